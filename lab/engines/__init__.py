@@ -1,0 +1,88 @@
+"""Runtime registry: runtime name → engine class, imported lazily (torch and friends are slow to import).
+
+Adding a runtime = one module here implementing `AsrEngine` (see `base.py`) + one line below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+
+from lab.catalog import ModelSpec, catalog, get_spec
+from lab.engines.base import AsrEngine, AsrOptions, LoadConfig, Segment, Transcription, Word
+from lab.errors import ModelUnavailableError
+from lab.weights import Resolved, resolve
+
+# runtime → (module:class, python packages it needs, what to pip install)
+RUNTIMES: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "faster-whisper": ("lab.engines.faster_whisper:FasterWhisperEngine", ("faster_whisper",), "faster-whisper"),
+    "pocketsphinx": ("lab.engines.pocketsphinx:PocketSphinxEngine", ("pocketsphinx",), "pocketsphinx"),
+    "openai-whisper": ("lab.engines.openai_whisper:OpenAIWhisperEngine", ("whisper",), "openai-whisper"),
+    "transformers": ("lab.engines.transformers_asr:TransformersEngine", ("transformers",), "transformers"),
+    "lfm2.5-audio": ("lab.engines.lfm_audio:LfmAudioEngine", ("liquid_audio",), "liquid-audio"),
+}
+
+__all__ = [
+    "AsrEngine", "AsrOptions", "LoadConfig", "Segment", "Transcription", "Word",
+    "Availability", "availability", "engine_class", "build_engine",
+]
+
+
+@dataclass(frozen=True)
+class Availability:
+    model: str
+    available: bool
+    source: str | None = None
+    path: str | None = None
+    hint: str | None = None
+
+
+def _runtime(spec: ModelSpec) -> tuple[str, tuple[str, ...], str]:
+    if spec.runtime not in RUNTIMES:
+        raise ModelUnavailableError(f"{spec.id}: no engine for runtime '{spec.runtime}'.")
+    return RUNTIMES[spec.runtime]
+
+
+def missing_packages(spec: ModelSpec) -> str | None:
+    """One sentence naming what to install when the runtime's Python packages are missing."""
+    _, modules, pip_name = _runtime(spec)
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"{spec.id}: the {spec.runtime} runtime is not installed; pip install {pip_name}."
+    try:
+        engine_class(spec)
+    except ImportError as e:
+        return f"{spec.id}: the {spec.runtime} runtime failed to import ({e})."
+    return None
+
+
+def engine_class(spec: ModelSpec) -> type:
+    target, _, _ = _runtime(spec)
+    module, _, cls = target.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def availability(model_id: str) -> Availability:
+    """Whether `model_id` can run here and, if not, one sentence saying what to install or set."""
+    spec = get_spec(model_id)
+    try:
+        hint = missing_packages(spec)
+        if hint:
+            return Availability(spec.id, False, hint=hint)
+        found = resolve(spec)
+    except ModelUnavailableError as e:
+        return Availability(spec.id, False, hint=str(e))
+    where = str(found.path) if found.path else found.hub_id
+    return Availability(spec.id, True, source=found.source, path=where, hint=found.detail or None)
+
+
+def all_availability() -> list[Availability]:
+    return [availability(m) for m in catalog()]
+
+
+def build_engine(spec: ModelSpec, config: LoadConfig, weights: Resolved | None = None) -> AsrEngine:
+    hint = missing_packages(spec)
+    if hint:
+        raise ModelUnavailableError(hint)
+    return engine_class(spec)(spec, config, weights or resolve(spec))

@@ -1,0 +1,122 @@
+"""The one small protocol every runtime implements, and the values it returns.
+
+An engine is built for one catalog entry on one device; `load()` acquires the weights (timed by
+the loader, not here), `transcribe()` runs one clip, `describe()` says what it is. Engines time
+their own inference with `time.perf_counter` around the model call only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from lab.audio import AudioClip
+    from lab.catalog import ModelSpec
+    from lab.weights import Resolved
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float | None = None
+
+
+@dataclass
+class Transcription:
+    """What an ASR engine returns for one clip."""
+
+    text: str
+    language: str | None = None
+    segments: list[Segment] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
+    inference_s: float = 0.0
+    # e.g. "truncated" when generation stopped at the token budget instead of an end token
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    """Decoding settings, stored with every run. beam_size=1 is greedy decoding."""
+
+    language: str | None = None
+    beam_size: int = 5
+    word_timestamps: bool = True
+    # hard cap on generated tokens for engines that need one (LLM-style decoders)
+    max_new_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """Where and how a model is loaded; part of the cache key."""
+
+    device: str
+    compute_type: str
+    threads: int
+
+
+@runtime_checkable
+class AsrEngine(Protocol):
+    spec: ModelSpec
+    config: LoadConfig
+
+    def load(self) -> None: ...
+
+    def transcribe(self, clip: AudioClip, options: AsrOptions) -> Transcription: ...
+
+    def describe(self) -> dict: ...
+
+    def memory_bytes(self) -> int: ...
+
+
+class BaseEngine:
+    """Shared plumbing: holds spec, config and resolved weights; subclasses do the model work."""
+
+    # devices this runtime can use; others fall back to CPU
+    devices: tuple[str, ...] = ("cpu",)
+    # compute type used when the caller leaves it to the engine, per device
+    default_compute: dict[str, str] = {"cpu": "float32", "cuda": "float16", "mps": "float32"}
+
+    def __init__(self, spec: ModelSpec, config: LoadConfig, weights: Resolved) -> None:
+        self.spec = spec
+        self.config = config
+        self.weights = weights
+
+    def load(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def transcribe(self, clip: AudioClip, options: AsrOptions) -> Transcription:  # pragma: no cover
+        raise NotImplementedError
+
+    def memory_bytes(self) -> int:
+        """Estimated resident size of the loaded weights (for the cache's memory budget)."""
+        params = self.spec.parameters or 0
+        width = 2 if self.config.compute_type in ("float16", "bfloat16", "int8_float16") else 4
+        if self.config.compute_type.startswith("int8"):
+            width = 1
+        return params * width
+
+    def describe(self) -> dict:
+        return {
+            "model": self.spec.id,
+            "runtime": self.spec.runtime,
+            "device": self.config.device,
+            "compute_type": self.config.compute_type,
+            "threads": self.config.threads,
+            "weights_source": self.weights.source,
+            "weights_path": str(self.weights.path) if self.weights.path else None,
+        }
+
+
+def language_for(spec: ModelSpec, options: AsrOptions) -> str | None:
+    """English-only checkpoints must be told 'en'; others auto-detect unless a language is set."""
+    return "en" if spec.english_only else options.language
