@@ -52,15 +52,20 @@ def missing_packages(spec: ModelSpec) -> str | None:
         return f"{spec.id}: the {spec.runtime} runtime is not installed; pip install {pip_name}."
     try:
         engine_class(spec)
-    except ImportError as e:
-        return f"{spec.id}: the {spec.runtime} runtime failed to import ({e})."
+    except ModelUnavailableError as e:
+        return str(e)
     return None
 
 
 def engine_class(spec: ModelSpec) -> type:
-    target, _, _ = _runtime(spec)
+    target, _, pip_name = _runtime(spec)
     module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ImportError as e:
+        raise ModelUnavailableError(
+            f"{spec.id}: the {spec.runtime} runtime failed to import ({e}); pip install {pip_name}."
+        ) from e
 
 
 def availability(model_id: str) -> Availability:

@@ -1,0 +1,95 @@
+"""Tables. Schema changes go through Alembic migrations (db/migrations), applied automatically."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ModelRecord(SQLModel, table=True):
+    __tablename__ = "models"
+
+    id: str = Field(primary_key=True)
+    state: str = Field(index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Transition(SQLModel, table=True):
+    """Append-only lifecycle history: who moved which model from what to what, why, on what evidence."""
+
+    __tablename__ = "transitions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: str = Field(foreign_key="models.id", index=True)
+    from_state: str | None = None
+    to_state: str
+    reason: str
+    actor: str
+    at: datetime = Field(default_factory=utcnow, index=True)
+    metrics: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Clip(SQLModel, table=True):
+    __tablename__ = "clips"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(unique=True, index=True)
+    name: str
+    duration_s: float
+    peak: float | None = None
+    rms_dbfs: float | None = None
+    clipped_fraction: float | None = None
+    original_channels: int | None = None
+    original_rate: int | None = None
+    container: str | None = None
+    path: str | None = None  # relative to the clips directory
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)  # compare, eval, stability, tts, ...
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    status: str = "running"  # running, done, partial (some models failed), failed
+    clip_id: int | None = Field(default=None, foreign_key="clips.id", index=True)
+    reference: str | None = None
+    settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    machine: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    note: str | None = None
+
+
+class Result(SQLModel, table=True):
+    __tablename__ = "results"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=Column(Integer, ForeignKey("runs.id", ondelete="CASCADE"), index=True,
+                                         nullable=False))
+    model_id: str = Field(index=True)
+    clip_id: int | None = Field(default=None, foreign_key="clips.id")
+    text: str | None = None
+    language: str | None = None
+    wer: float | None = None
+    cer: float | None = None
+    raw_wer: float | None = None
+    raw_cer: float | None = None
+    latency_s: float | None = None
+    rtfx: float | None = None
+    load_s: float | None = None
+    warmup_s: float | None = None
+    cached: bool | None = None
+    device: str | None = None
+    compute_type: str | None = None
+    error: str | None = None
+    flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    segments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    words: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,93 @@
+"""Engine and sessions. Migrations run once per process per database, before first use."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, create_engine
+
+DB_DIR = Path(__file__).resolve().parent
+MIGRATIONS = DB_DIR / "migrations"
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def db_url() -> str:
+    return os.environ.get("LAB_DB_URL") or f"sqlite:///{DB_DIR / 'lab.sqlite'}"
+
+
+def clips_dir() -> Path:
+    """Where clip audio is kept for replay: LAB_CLIPS_DIR, else beside the SQLite file, else db/clips."""
+    if os.environ.get("LAB_CLIPS_DIR"):
+        return Path(os.environ["LAB_CLIPS_DIR"])
+    url = make_url(db_url())
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / "clips"
+    return DB_DIR / "clips"
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = url or db_url()
+    with _lock:
+        if url not in _engines:
+            _engines[url] = _create(url)
+        return _engines[url]
+
+
+def _create(url: str) -> Engine:
+    parsed = make_url(url)
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    args = {"check_same_thread": False, "timeout": 30} if is_sqlite else {}
+    engine = create_engine(url, connect_args=args, pool_pre_ping=not is_sqlite)
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    upgrade(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI types vary
+    cur = dbapi_conn.cursor()
+    # WAL: the dashboard reads while a run writes; busy_timeout: writers wait instead of failing
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the latest migration, so history survives upgrades."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+@contextmanager
+def session(url: str | None = None) -> Iterator[Session]:
+    with Session(get_engine(url), expire_on_commit=False) as s:
+        yield s
+
+
+def reset_engines() -> None:
+    """Forget cached engines (tests switch LAB_DB_URL between databases)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()

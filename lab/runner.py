@@ -1,0 +1,175 @@
+"""Run one clip through N models, yielding each result as it completes.
+
+Sequential by default so models do not compete for the CPU and timings stay fair. A model that
+fails to load, crashes or runs out of memory becomes an error result; the others carry on, and
+every result is stored the moment it exists.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+
+from lab import store
+from lab.audio import AudioClip
+from lab.catalog import get_spec
+from lab.engines.base import AsrOptions, Segment, Transcription, Word
+from lab.errors import LabError
+from lab.loading import ModelCache, default_cache, default_threads
+from lab.machine import fingerprint
+from lab.metrics import Score, rtfx, score
+
+WARMUP_S = 2.0  # length of the warm-up slice run once after a fresh load, excluded from latency
+
+
+@dataclass
+class ModelResult:
+    model: str
+    text: str | None = None
+    language: str | None = None
+    wer: float | None = None
+    cer: float | None = None
+    latency_s: float | None = None
+    rtfx: float | None = None
+    load_s: float | None = None
+    cached: bool | None = None
+    warmup_s: float | None = None
+    error: str | None = None
+    device: str | None = None
+    compute_type: str | None = None
+    flags: list[str] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
+    score: Score | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict:
+        """The CLI/API contract: model, text, wer, cer, latency_s, rtfx, load_s, error (+ extras)."""
+        return {
+            "model": self.model, "text": self.text, "wer": self.wer, "cer": self.cer,
+            "latency_s": self.latency_s, "rtfx": self.rtfx, "load_s": self.load_s, "error": self.error,
+            "cached": self.cached, "warmup_s": self.warmup_s, "language": self.language,
+            "device": self.device, "compute_type": self.compute_type, "flags": self.flags,
+        }
+
+    def row(self) -> dict:
+        """Fields for the results table."""
+        s = self.score
+        return {
+            "model_id": self.model, "text": self.text, "language": self.language, "wer": self.wer,
+            "cer": self.cer, "raw_wer": s.raw_wer if s else None, "raw_cer": s.raw_cer if s else None,
+            "latency_s": self.latency_s, "rtfx": self.rtfx, "load_s": self.load_s, "cached": self.cached,
+            "warmup_s": self.warmup_s, "device": self.device, "compute_type": self.compute_type,
+            "error": self.error, "flags": self.flags,
+            "segments": [asdict(x) for x in self.segments], "words": [asdict(x) for x in self.words],
+            "extra": ({"substitutions": s.substitutions, "deletions": s.deletions, "insertions": s.insertions,
+                       "hits": s.hits, "ref_words": s.ref_words} if s else {}),
+        }
+
+
+def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
+                   options: AsrOptions | None = None, cache: ModelCache | None = None,
+                   device: str | None = None, compute_type: str | None = None, warmup: bool = True) -> ModelResult:
+    """Load (or reuse) one model and transcribe one clip; never raises for a model's own failure."""
+    options = options or AsrOptions()
+    cache = cache or default_cache()
+    try:
+        loaded = cache.acquire(model_id, device=device, compute_type=compute_type)
+    except LabError as e:
+        return ModelResult(model_id, error=str(e))
+    engine = loaded.engine
+    result = ModelResult(model_id, load_s=loaded.load_s, cached=loaded.cached,
+                         device=engine.config.device, compute_type=engine.config.compute_type)
+    try:
+        if warmup and not getattr(engine, "_lab_warm", False):
+            result.warmup_s = _warm_up(engine, clip, options)
+        start = time.perf_counter()
+        t = engine.transcribe(clip, options)
+        result.latency_s = time.perf_counter() - start
+    except MemoryError:
+        result.error = f"{model_id}: out of memory while transcribing on {engine.config.device}."
+        return result
+    except LabError as e:
+        result.error = str(e)
+        return result
+    except Exception as e:  # the engine's own crash: report it as this model's result
+        kind = "out of memory" if "out of memory" in str(e).lower() else type(e).__name__
+        result.error = f"{model_id}: {kind}: {e}".strip()
+        return result
+    return _fill(result, t, clip, reference)
+
+
+def _warm_up(engine, clip: AudioClip, options: AsrOptions) -> float:  # noqa: ANN001
+    """First call after a load pays for lazy init (kernels, caches); run it on a slice, report it apart."""
+    n = int(min(clip.duration_s, WARMUP_S) * clip.sample_rate)
+    piece = replace(clip, samples=clip.samples[:n], data=b"")
+    start = time.perf_counter()
+    engine.transcribe(piece, options)
+    engine._lab_warm = True
+    return time.perf_counter() - start
+
+
+def _fill(result: ModelResult, t: Transcription, clip: AudioClip, reference: str | None) -> ModelResult:
+    result.text, result.language = t.text, t.language
+    result.segments, result.words, result.flags = t.segments, t.words, list(t.flags)
+    result.rtfx = rtfx(clip.duration_s, result.latency_s or 0.0)
+    if reference and reference.strip():
+        spec = get_spec(result.model)
+        lang = "en" if spec.english_only else (t.language or "en")
+        result.score = score(reference, t.text, lang)
+        result.wer, result.cer = result.score.wer, result.score.cer
+    return result
+
+
+class Comparison:
+    """One stored run of one clip through several models. The run row exists before any model runs."""
+
+    def __init__(self, clip: AudioClip, model_ids: Sequence[str], reference: str | None = None,
+                 options: AsrOptions | None = None, kind: str = "compare", cache: ModelCache | None = None,
+                 device: str | None = None, compute_type: str | None = None, store_run: bool = True) -> None:
+        self.clip, self.model_ids, self.reference = clip, list(model_ids), reference
+        self.options = options or AsrOptions()
+        self.cache = cache or default_cache()
+        self.device, self.compute_type = device, compute_type
+        self.results: list[ModelResult] = []
+        self.run_id: int | None = None
+        if store_run:
+            settings = {"models": self.model_ids, "options": asdict(self.options), "device": device,
+                        "compute_type": compute_type, "sequential": True}
+            clip_id = store.save_clip(clip)
+            self.run_id = store.start_run(kind, settings, fingerprint(default_threads()), clip_id, reference)
+
+    def run_model(self, model_id: str) -> ModelResult:
+        result = transcribe_one(self.clip, model_id, self.reference, self.options, self.cache,
+                                self.device, self.compute_type)
+        self.results.append(result)
+        if self.run_id is not None:
+            store.add_result(self.run_id, result.row())
+        return result
+
+    def __iter__(self) -> Iterator[ModelResult]:
+        try:
+            for model_id in self.model_ids:
+                yield self.run_model(model_id)
+        finally:
+            self.finish()
+
+    def finish(self) -> None:
+        if self.run_id is None:
+            return
+        failed = sum(1 for r in self.results if not r.ok)
+        done = len(self.results) == len(self.model_ids)
+        status = "failed" if failed == len(self.results) else ("partial" if failed or not done else "done")
+        store.finish_run(self.run_id, status)
+
+
+def compare(clip: AudioClip, model_ids: Sequence[str], reference: str | None = None, **kwargs) -> Comparison:
+    """Run every model to completion and return the finished comparison."""
+    comparison = Comparison(clip, model_ids, reference, **kwargs)
+    for _ in comparison:
+        pass
+    return comparison

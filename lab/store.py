@@ -1,0 +1,188 @@
+"""Reading and writing runs, results and clips. The CLI, dashboard and API all go through here."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, delete, select
+
+from db.models import Clip, ModelRecord, Result, Run, utcnow
+from db.session import clips_dir, session
+from lab.audio import AudioClip
+from lab.catalog import catalog
+from lab.errors import LabError
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def save_clip(clip: AudioClip) -> int:
+    """Store the clip once (deduplicated by sha256) and keep its original bytes for replay."""
+    with session() as s:
+        found = s.exec(select(Clip).where(Clip.sha256 == clip.sha256)).first()
+        if found:
+            return found.id
+        path = _write_audio(clip)
+        st = clip.stats
+        row = Clip(
+            sha256=clip.sha256, name=clip.name, duration_s=clip.duration_s, peak=_finite(st.peak),
+            rms_dbfs=_finite(st.rms_dbfs), clipped_fraction=st.clipped_fraction,
+            original_channels=clip.original_channels, original_rate=clip.original_rate,
+            container=clip.container, path=path,
+        )
+        s.add(row)
+        s.commit()
+        return row.id
+
+
+def _write_audio(clip: AudioClip) -> str | None:
+    if not clip.data:
+        return None
+    suffix = Path(clip.name).suffix.lower() or f".{clip.container or 'bin'}"
+    name = f"{clip.sha256}{suffix}"
+    target = clips_dir() / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_bytes(clip.data)
+        tmp.replace(target)
+    return name
+
+
+def clip_audio_path(clip_id: int) -> Path | None:
+    with session() as s:
+        row = s.get(Clip, clip_id)
+    if row is None or not row.path:
+        return None
+    path = clips_dir() / row.path
+    return path if path.exists() else None
+
+
+def start_run(kind: str, settings: dict, machine: dict, clip_id: int | None = None,
+              reference: str | None = None, note: str | None = None) -> int:
+    with session() as s:
+        run = Run(kind=kind, settings=settings, machine=machine, clip_id=clip_id, reference=reference, note=note)
+        s.add(run)
+        s.commit()
+        return run.id
+
+
+def add_result(run_id: int, fields: dict[str, Any]) -> int:
+    """Append one model's result as soon as it exists, so a crash later loses nothing."""
+    with session() as s:
+        row = Result(run_id=run_id, **fields)
+        s.add(row)
+        s.commit()
+        return row.id
+
+
+def finish_run(run_id: int, status: str) -> None:
+    with session() as s:
+        run = s.get(Run, run_id)
+        if run is not None:
+            run.status = status
+            s.add(run)
+            s.commit()
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    model: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    clip: str | None = None  # substring of the clip name
+
+
+def _filtered(q, f: RunFilter):  # noqa: ANN001, ANN202 - SQLAlchemy select types
+    if f.kind:
+        q = q.where(Run.kind == f.kind)
+    if f.since:
+        q = q.where(Run.created_at >= f.since)
+    if f.until:
+        q = q.where(Run.created_at <= f.until)
+    if f.model:
+        q = q.where(col(Run.id).in_(select(Result.run_id).where(Result.model_id == f.model)))
+    if f.clip:
+        q = q.where(col(Run.clip_id).in_(select(Clip.id).where(col(Clip.name).contains(f.clip))))
+    return q
+
+
+def count_runs(f: RunFilter | None = None) -> int:
+    with session() as s:
+        return s.exec(_filtered(select(func.count()).select_from(Run), f or RunFilter())).one()
+
+
+def list_runs(limit: int = 20, offset: int = 0, f: RunFilter | None = None) -> list[dict]:
+    """Newest first, one summary dict per run (models, clip, best WER, status)."""
+    with session() as s:
+        q = _filtered(select(Run), f or RunFilter())
+        runs = s.exec(q.order_by(col(Run.created_at).desc(), col(Run.id).desc()).offset(offset).limit(limit)).all()
+        ids = [r.id for r in runs]
+        results = s.exec(select(Result).where(col(Result.run_id).in_(ids))).all() if ids else []
+        clip_ids = {r.clip_id for r in runs if r.clip_id}
+        clips = {c.id: c for c in s.exec(select(Clip).where(col(Clip.id).in_(clip_ids))).all()} if clip_ids else {}
+    by_run: dict[int, list[Result]] = {}
+    for r in results:
+        by_run.setdefault(r.run_id, []).append(r)
+    return [_summary(run, by_run.get(run.id, []), clips.get(run.clip_id)) for run in runs]
+
+
+def _summary(run: Run, results: list[Result], clip: Clip | None) -> dict:
+    models = sorted({r.model_id for r in results})
+    wers = [r.wer for r in results if r.wer is not None]
+    return {
+        "run_id": run.id,
+        "kind": run.kind,
+        "created_at": run.created_at.isoformat(timespec="seconds"),
+        "status": run.status,
+        "clip": clip.name if clip else None,
+        "duration_s": clip.duration_s if clip else None,
+        "models": models,
+        "best_wer": min(wers) if wers else None,
+        "errors": sum(1 for r in results if r.error),
+    }
+
+
+def get_run(run_id: int) -> dict:
+    with session() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise LabError(f"no run with id {run_id}.")
+        results = s.exec(select(Result).where(Result.run_id == run_id).order_by(col(Result.id))).all()
+        clip = s.get(Clip, run.clip_id) if run.clip_id else None
+    out = _summary(run, list(results), clip)
+    out.update(settings=run.settings, machine=run.machine, reference=run.reference, note=run.note,
+               clip_id=run.clip_id, results=[r.model_dump() for r in results])
+    return out
+
+
+def delete_run(run_id: int) -> None:
+    with session() as s:
+        if s.get(Run, run_id) is None:
+            raise LabError(f"no run with id {run_id}.")
+        s.exec(delete(Result).where(Result.run_id == run_id))
+        s.exec(delete(Run).where(Run.id == run_id))
+        s.commit()
+
+
+def ensure_models() -> None:
+    """Give every catalog model a lifecycle row (its default state) the first time it is seen."""
+    with session() as s:
+        known = set(s.exec(select(ModelRecord.id)).all())
+        for spec in catalog().values():
+            if spec.id not in known:
+                s.add(ModelRecord(id=spec.id, state=spec.default_state, updated_at=utcnow()))
+        s.commit()
+
+
+def model_states() -> dict[str, str]:
+    ensure_models()
+    with session() as s:
+        return {m.id: m.state for m in s.exec(select(ModelRecord)).all()}

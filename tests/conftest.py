@@ -1,0 +1,44 @@
+"""Shared fixtures. Every test session gets its own SQLite file, clips folder and weights cache."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_AUDIO = Path(os.environ.get("LAB_SHARED_AUDIO", REPO.parent / "shared" / "audio"))
+JFK_REF = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_lab(tmp_path_factory: pytest.TempPathFactory) -> None:
+    root = tmp_path_factory.mktemp("lab")
+    os.environ["LAB_DB_URL"] = f"sqlite:///{root / 'lab.sqlite'}"
+    os.environ["LAB_CLIPS_DIR"] = str(root / "clips")
+    os.environ.setdefault("LAB_CACHE_DIR", str(root / "cache"))
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("LAB_THREADS", "2")
+    from db.session import reset_engines
+
+    reset_engines()
+
+
+def shared(name: str) -> Path:
+    path = SHARED_AUDIO / name
+    if not path.exists():
+        pytest.skip(f"{path} not found: the shared recordings live in ../shared/audio beside the repo")
+    return path
+
+
+def manifest() -> list[dict]:
+    path = shared("manifest.csv")
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="session")
+def jfk() -> Path:
+    return shared("jfk.flac")
