@@ -146,13 +146,15 @@ def _decode(data: bytes, name: str, limit_s: float) -> tuple[np.ndarray, int, in
             raise AudioError(f"{name}: the file has no audio stream.")
         stream = container.streams.audio[0]
         channels, rate = stream.codec_context.channels, stream.codec_context.sample_rate
-        if stream.duration and stream.time_base and float(stream.duration * stream.time_base) > limit_s:
-            raise AudioError(_too_long(name, float(stream.duration * stream.time_base), limit_s))
+        claimed = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         chunks: list[np.ndarray] = []
         total = 0
         try:
             for frame in container.decode(stream):
+                # trust the header's duration only once a frame decodes: corrupt headers claim anything
+                if not chunks and claimed > limit_s:
+                    raise AudioError(_too_long(name, claimed, limit_s))
                 for out in resampler.resample(frame):
                     chunk = out.to_ndarray().reshape(-1)
                     chunks.append(chunk)

@@ -13,8 +13,13 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+from typer import Abort, Exit
+
+try:  # recent typer vendors click; older releases use the click package
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException
 
 from lab.errors import LabError
 
@@ -174,13 +179,13 @@ def doctor() -> None:
 def main() -> None:
     """Console entry point: maps errors to exit codes and one-line messages."""
     try:
-        app(standalone_mode=False, prog_name="lab")
-    except click.exceptions.Exit as e:
+        code = app(standalone_mode=False, prog_name="lab")
+    except Exit as e:
         sys.exit(e.exit_code)
-    except click.exceptions.Abort:
+    except Abort:
         typer.echo("lab: aborted.", err=True)
         sys.exit(1)
-    except click.exceptions.ClickException as e:  # usage errors: bad option, missing argument
+    except ClickException as e:  # usage errors: bad option, missing argument
         typer.echo(f"lab: {e.format_message()}", err=True)
         sys.exit(2)
     except LabError as e:
@@ -193,7 +198,7 @@ def main() -> None:
             traceback.print_exc()
         typer.echo(f"lab: internal error: {type(e).__name__}: {e} (set LAB_DEBUG=1 for details)", err=True)
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,9 @@ def test_bytes_and_path_give_same_audio(jfk: Path) -> None:
     assert a.sha256 == b.sha256 and np.array_equal(a.samples, b.samples)
 
 
+BROKEN_WAV = b"RIFF\x24\x08\x00\x00WAVEfmt " + bytes(range(256)) * 4
+
+
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(data)
@@ -94,7 +97,7 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
     [
         (lambda d: write(d, "empty.wav", b""), "empty"),
         (lambda d: write(d, "notes.txt", b"hello, this is not audio at all\n" * 20), "not a recognised audio"),
-        (lambda d: write(d, "broken.wav", b"RIFF\x24\x08\x00\x00WAVEfmt " + bytes(range(256)) * 4), "not a recognised audio"),
+        (lambda d: write(d, "broken.wav", BROKEN_WAV), "not a recognised audio"),
         (lambda d: write(d, "short.wav", to_wav_bytes(tone(0.05, SAMPLE_RATE))), "too short"),
         (lambda d: write(d, "silent.wav", to_wav_bytes(np.zeros(SAMPLE_RATE, np.float32))), "silent"),
         (lambda d: d, "directory"),
