@@ -1,0 +1,144 @@
+"""Model lifecycle: experimental → candidate → production → deprecated, with rules that refuse.
+
+Every transition is appended to the audit history (who, when, from, to, why, and the metrics it was
+decided on). The rules live here so the CLI, the dashboard and the API enforce the same ones.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
+from db.models import ModelRecord, Result, Transition, utcnow
+from db.session import session
+from lab.catalog import STATES, ModelSpec, catalog, get_spec
+from lab.errors import TransitionError
+from lab.store import ensure_models
+
+# Allowed moves, one step at a time (no skipping experimental → production).
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "experimental": ("candidate", "deprecated"),
+    "candidate": ("production", "experimental", "deprecated"),
+    "production": ("candidate", "deprecated"),
+    "deprecated": ("experimental", "candidate"),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    check: Callable[[ModelSpec, str, str], str | None]  # returns why it refuses, or None
+
+
+def _rule_known_state(spec: ModelSpec, current: str, target: str) -> str | None:
+    if target not in STATES:
+        return f"'{target}' is not a lifecycle state ({', '.join(STATES)})"
+    return None
+
+
+def _rule_one_step(spec: ModelSpec, current: str, target: str) -> str | None:
+    if target == current:
+        return f"{spec.id} is already {current}"
+    if target not in ALLOWED[current]:
+        return f"{current} → {target} is not allowed; from {current} a model may go to {' or '.join(ALLOWED[current])}"
+    return None
+
+
+# Later gates (evaluation evidence, regression reports) are appended to this list.
+RULES: list[Rule] = [
+    Rule("known-state", _rule_known_state),
+    Rule("one-step-at-a-time", _rule_one_step),
+]
+
+
+def state_of(model_id: str) -> str:
+    ensure_models()
+    with session() as s:
+        row = s.get(ModelRecord, get_spec(model_id).id)
+        return row.state
+
+
+def check(model_id: str, target: str) -> list[str]:
+    """Reasons the move would be refused, each naming its rule; empty when allowed."""
+    spec = get_spec(model_id)
+    current = state_of(model_id)
+    out = []
+    for rule in RULES:
+        why = rule.check(spec, current, target)
+        if why:
+            out.append(f"[{rule.name}] {why}")
+            if rule.name in ("known-state", "one-step-at-a-time"):
+                break
+    return out
+
+
+def metrics_snapshot(model_id: str) -> dict:
+    """The latest stored figures for a model, kept with the transition as its evidence."""
+    with session() as s:
+        rows = s.exec(select(Result).where(Result.model_id == model_id, col(Result.error).is_(None))
+                      .order_by(col(Result.id).desc()).limit(50)).all()
+    wers = [r.wer for r in rows if r.wer is not None]
+    lat = [r.latency_s for r in rows if r.latency_s is not None]
+    return {"results": len(rows), "mean_wer": sum(wers) / len(wers) if wers else None,
+            "mean_latency_s": sum(lat) / len(lat) if lat else None}
+
+
+def transition(model_id: str, target: str, reason: str, actor: str | None = None) -> list[Transition]:
+    """Move a model, or raise TransitionError naming the rule. Returns the transitions recorded
+    (two when a new production model displaces the previous one for the same task and language)."""
+    spec = get_spec(model_id)
+    if not reason or not reason.strip():
+        raise TransitionError("[reason-required] a reason is required for every transition")
+    refused = check(model_id, target)
+    if refused:
+        raise TransitionError(f"{model_id}: refused: " + "; ".join(refused))
+    actor = actor or _whoami()
+    recorded = []
+    with session() as s:
+        if target == "production":
+            for other in _production_rivals(s, spec):
+                recorded.append(_move(s, other, "candidate", f"displaced by {spec.id}: {reason}", actor))
+        row = s.get(ModelRecord, spec.id)
+        recorded.append(_move(s, row, target, reason.strip(), actor))
+        s.commit()
+    return recorded
+
+
+def _production_rivals(s, spec: ModelSpec) -> list[ModelRecord]:  # noqa: ANN001
+    """Only one production model per task and language."""
+    rivals = []
+    for row in s.exec(select(ModelRecord).where(ModelRecord.state == "production")).all():
+        other = catalog().get(row.id)
+        if other and other.id != spec.id and set(other.tasks) & set(spec.tasks) \
+                and set(other.languages) & set(spec.languages):
+            rivals.append(row)
+    return rivals
+
+
+def _move(s, row: ModelRecord, target: str, reason: str, actor: str) -> Transition:  # noqa: ANN001
+    t = Transition(model_id=row.id, from_state=row.state, to_state=target, reason=reason, actor=actor,
+                   metrics=metrics_snapshot(row.id))
+    row.state, row.updated_at = target, utcnow()
+    s.add(row)
+    s.add(t)
+    return t
+
+
+def history(model_id: str | None = None, limit: int = 200) -> list[dict]:
+    """The append-only audit trail, newest first."""
+    with session() as s:
+        q = select(Transition)
+        if model_id:
+            q = q.where(Transition.model_id == model_id)
+        rows = s.exec(q.order_by(col(Transition.at).desc(), col(Transition.id).desc()).limit(limit)).all()
+    return [r.model_dump() for r in rows]
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
