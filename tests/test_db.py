@@ -1,0 +1,84 @@
+"""Storage: migrations applied automatically, SQLite pragmas, filters, deletes, lifecycle history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, text
+
+from db.session import get_engine, reset_engines, session
+from lab import lifecycle, store
+from lab.errors import LabError, TransitionError
+
+
+@pytest.fixture()
+def fresh_db(tmp_path, monkeypatch) -> str:  # noqa: ANN001
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    monkeypatch.setenv("LAB_DB_URL", url)
+    monkeypatch.setenv("LAB_CLIPS_DIR", str(tmp_path / "clips"))
+    reset_engines()
+    yield url
+    reset_engines()
+
+
+def test_migrations_create_schema_and_record_head(fresh_db: str) -> None:
+    engine = get_engine()
+    tables = set(inspect(engine).get_table_names())
+    assert {"models", "transitions", "clips", "runs", "results", "alembic_version"} <= tables
+    with engine.connect() as c:
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert c.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_history_survives_a_new_process(fresh_db: str) -> None:
+    run_id = store.start_run("compare", {"models": ["m"]}, {"cpu": "x"})
+    store.add_result(run_id, {"model_id": "m", "text": "hello", "wer": 0.5})
+    reset_engines()  # as a new process would: migrations run again on an existing database
+    got = store.get_run(run_id)
+    assert got["results"][0]["text"] == "hello" and got["settings"] == {"models": ["m"]}
+
+
+def test_filters_pagination_and_delete(fresh_db: str) -> None:
+    ids = []
+    for i in range(25):
+        rid = store.start_run("eval" if i % 5 == 0 else "compare", {}, {})
+        store.add_result(rid, {"model_id": "a" if i % 2 else "b", "wer": i / 100})
+        store.finish_run(rid, "done")
+        ids.append(rid)
+    assert store.count_runs() == 25
+    assert store.count_runs(store.RunFilter(kind="eval")) == 5
+    assert store.count_runs(store.RunFilter(model="a")) == 12
+    page1 = store.list_runs(limit=10)
+    page3 = store.list_runs(limit=10, offset=20)
+    assert [r["run_id"] for r in page1] == ids[::-1][:10] and len(page3) == 5
+    future = datetime.now(UTC) + timedelta(days=1)
+    assert store.count_runs(store.RunFilter(since=future)) == 0
+    store.delete_run(ids[0])
+    assert store.count_runs() == 24
+    with pytest.raises(LabError, match="no run"):
+        store.get_run(ids[0])
+
+
+def test_lifecycle_rules_and_append_only_audit(fresh_db: str) -> None:
+    with pytest.raises(TransitionError, match=r"\[one-step-at-a-time\]"):
+        lifecycle.transition("faster-whisper:tiny.en", "production", "skip ahead")
+    with pytest.raises(TransitionError, match=r"\[reason-required\]"):
+        lifecycle.transition("faster-whisper:tiny.en", "candidate", "  ")
+    lifecycle.transition("faster-whisper:tiny.en", "candidate", "good WER on jfk", actor="ana")
+    lifecycle.transition("faster-whisper:tiny.en", "production", "ship it", actor="ana")
+    lifecycle.transition("pocketsphinx:en-us", "candidate", "tiny footprint", actor="bo")
+    moved = lifecycle.transition("pocketsphinx:en-us", "production", "runs on a toaster", actor="bo")
+    # the previous English ASR production model goes back to candidate, recorded
+    assert [(t.model_id, t.to_state) for t in moved] == [("faster-whisper:tiny.en", "candidate"),
+                                                          ("pocketsphinx:en-us", "production")]
+    assert lifecycle.state_of("faster-whisper:tiny.en") == "candidate"
+    trail = lifecycle.history("faster-whisper:tiny.en")
+    assert [(t["from_state"], t["to_state"]) for t in trail] == [
+        ("production", "candidate"), ("candidate", "production"), ("experimental", "candidate")]
+    assert trail[-1]["actor"] == "ana" and trail[-1]["reason"] == "good WER on jfk"
+    assert "results" in trail[-1]["metrics"]
+    with session() as s:
+        n = s.exec(text("select count(*) from transitions")).scalar()  # type: ignore[call-overload]
+    assert n == 5
