@@ -64,6 +64,8 @@ class Run(SQLModel, table=True):
     settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     machine: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     note: str | None = None
+    # aggregate figures of the run (eval: per-model corpus WER with CI, ...), added in migration 0002
+    summary: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Result(SQLModel, table=True):
@@ -93,3 +95,31 @@ class Result(SQLModel, table=True):
     words: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Baseline(SQLModel, table=True):
+    """A model's reference metrics on a dataset; regressions are judged against the latest one."""
+
+    __tablename__ = "baselines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: str = Field(index=True)
+    dataset: str = Field(index=True)  # the manifest's resolved path
+    dataset_sha256: str
+    run_id: int | None = Field(default=None, foreign_key="runs.id")
+    wer: float | None = None
+    cer: float | None = None
+    latency_p95_s: float | None = None
+    rtfx: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RegressionReport(SQLModel, table=True):
+    __tablename__ = "regression_reports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    passed: bool
+    config: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    report: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    models: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

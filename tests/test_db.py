@@ -27,9 +27,39 @@ def test_migrations_create_schema_and_record_head(fresh_db: str) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"models", "transitions", "clips", "runs", "results", "alembic_version"} <= tables
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == head()
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from db.session import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_upgrade_keeps_rows_written_by_the_first_schema(tmp_path) -> None:  # noqa: ANN001
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from db.session import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    cfg = alembic_config()
+    old = create_engine(url)
+    with old.begin() as c:
+        cfg.attributes["connection"] = c
+        command.upgrade(cfg, "0001")
+        c.execute(text("insert into runs (kind, created_at, status, settings, machine) "
+                       "values ('compare', '2026-01-01 00:00:00', 'done', '{}', '{}')"))
+    old.dispose()
+    engine = get_engine(url)  # what the app does on start: migrate to head
+    with engine.connect() as c:
+        assert c.execute(text("select version_num from alembic_version")).scalar() == head()
+        assert c.execute(text("select kind, summary from runs")).all() == [("compare", None)]
+    reset_engines()
 
 
 def test_history_survives_a_new_process(fresh_db: str) -> None:
