@@ -176,6 +176,192 @@ def doctor() -> None:
         typer.echo(f"  {mark}{a.model:36} {(a.source + ': ' + (a.path or '')) if a.available else a.hint}")
 
 
+def _progress(label: str):  # noqa: ANN202 - returns a progress callback and its context
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
+    task = bar.add_task("", total=None)
+
+    def update(done: int, total: int, what: str) -> None:
+        bar.update(task, completed=done, total=total, description=what)
+
+    return bar, update
+
+
+def _print_eval(models: list[dict], paired: list[dict], notes: list[str]) -> None:
+    _table([[m["model"], _fmt(m["wer"]), "-" if not m["wer_ci"] else f"[{m['wer_ci'][0]:.3f}, {m['wer_ci'][1]:.3f}]",
+             _fmt(m["cer"]), f"{m['substitutions']}/{m['deletions']}/{m['insertions']}", _fmt(m["rtfx"], ".1f"),
+             _fmt(m["latency_p50_s"]), _fmt(m["latency_p95_s"]), m["clips"], m["errors"]] for m in models],
+           ["MODEL", "WER", "95% CI", "CER", "S/D/I", "RTFX", "P50 S", "P95 S", "CLIPS", "ERRORS"])
+    for p in paired:
+        typer.echo(f"{p['a']} − {p['b']}: {p['diff'] * 100:+.1f} WER points, 95% CI "
+                   f"[{p['ci'][0] * 100:+.1f}, {p['ci'][1] * 100:+.1f}] → {p['verdict']}")
+    for n in notes:
+        typer.echo(f"note: {n}")
+
+
+@app.command("eval")
+def eval_cmd(
+    manifest: Annotated[Path, typer.Argument(help="Manifest CSV: file,reference[,language,speakers,tags].")],
+    model: ModelOpt = None,
+    beam_size: Annotated[int, typer.Option(min=1, help="1 = greedy.")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Evaluate models on a dataset: corpus WER with 95% CI, S/D/I, speed, paired comparison."""
+    from lab.engines.base import AsrOptions
+    from lab.evaluate import evaluate
+
+    model_ids = _check_models(model)
+    bar, update = _progress("eval")
+    with bar:
+        report = evaluate(manifest, model_ids, AsrOptions(beam_size=beam_size), progress=update)
+    if as_json:
+        _echo_json(report.to_json())
+        return
+    typer.echo(f"run {report.run_id}: {report.dataset}")
+    _print_eval([m.to_json() for m in report.models], report.paired, report.notes)
+
+
+@app.command()
+def parity(
+    manifest: Annotated[Path, typer.Argument(help="Manifest CSV.")],
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The same weights in several runtimes: greedy decoding, WER, speed, identical transcripts."""
+    from lab.evaluate import parity as run_parity
+
+    model_ids = _check_models(model)
+    bar, update = _progress("parity")
+    with bar:
+        report = run_parity(manifest, model_ids, progress=update)
+    if as_json:
+        _echo_json(report.to_json())
+        return
+    out = report.to_json()
+    _print_eval(out["models"], out["paired"], out["notes"])
+    spread = out["wer_spread_points"]
+    typer.echo(f"identical transcripts: {report.identical}/{report.clips} (normalised), "
+               f"{report.identical_raw}/{report.clips} (raw); WER spread {_fmt(spread, '.2f')} points")
+
+
+baseline_app = typer.Typer(help="Baselines that regressions are judged against.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("set")
+def baseline_set(
+    model_id: Annotated[str, typer.Argument(metavar="ID", help="Model id.")],
+    manifest: Annotated[Path, typer.Argument(help="Manifest CSV.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Evaluate ID on MANIFEST and store the figures as its baseline there."""
+    from lab.regress import set_baseline
+
+    _check_models([model_id])
+    bar, update = _progress("baseline")
+    with bar:
+        b = set_baseline(model_id, manifest, progress=update)
+    out = {"baseline_id": b.id, "model": b.model_id, "dataset": b.dataset, "wer": b.wer, "cer": b.cer,
+           "latency_p95_s": b.latency_p95_s, "rtfx": b.rtfx, "run_id": b.run_id}
+    if as_json:
+        _echo_json(out)
+    else:
+        typer.echo(f"baseline {b.id}: {b.model_id} on {Path(b.dataset).name}: WER {_fmt(b.wer)}, "
+                   f"p95 {_fmt(b.latency_p95_s)} s, RTFx {_fmt(b.rtfx, '.1f')}")
+
+
+@app.command()
+def regress(
+    config: Annotated[Path, typer.Argument(help="YAML: datasets, models, thresholds, report.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the JSON report.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check models against thresholds and baselines. Exit 0 on pass, 1 on any regression."""
+    from lab.regress import load_config
+    from lab.regress import regress as run_regress
+
+    cfg = load_config(config)
+    bar, update = _progress("regress")
+    with bar:
+        report = run_regress(cfg, progress=update)
+    target = output or cfg.report_path or Path(f"regress-report-{report['report_id']}.json")
+    target.write_text(json.dumps(report, indent=2, default=str))
+    if as_json:
+        _echo_json(report)
+    else:
+        _table([[c["model"], c["dataset"], c["check"], _fmt(c["value"]), c["limit"],
+                 "PASS" if c["passed"] else "FAIL", c["detail"]] for c in report["checks"]],
+               ["MODEL", "DATASET", "CHECK", "VALUE", "LIMIT", "RESULT", "DETAIL"])
+        typer.echo(f"{'PASSED' if report['passed'] else 'FAILED'}: report {report['report_id']} written to {target}")
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stability(
+    file: Annotated[Path, typer.Argument(help="Audio file.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model id.")],
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Timed runs after the warm-up.")] = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """N timed runs of one clip after a warm-up: latency percentiles, memory growth, determinism."""
+    from lab.audio import load_audio
+    from lab.stability import stability as run_stability
+
+    _check_models([model])
+    clip = load_audio(file)
+    bar, update = _progress("stability")
+    with bar:
+        r = run_stability(clip, model, runs, progress=update)
+    if as_json:
+        _echo_json(r.to_json())
+        return
+    typer.echo(f"run {r.run_id}: {model} × {r.runs} on {clip.name} ({clip.duration_s:.1f} s)")
+    typer.echo(f"  latency p50 {_fmt(r.p50_s)} s  p95 {_fmt(r.p95_s)} s  p99 {_fmt(r.p99_s)} s  "
+               f"std {_fmt(r.std_s, '.4f')} s")
+    typer.echo(f"  first run {_fmt(r.first_run_s)} s vs warm mean {_fmt(r.warm_mean_s)} s")
+    growth = "  GROWTH FLAGGED" if r.memory_growth else ""
+    typer.echo(f"  memory {r.rss_start_mb:.0f} → {r.rss_end_mb:.0f} MB{growth}")
+    typer.echo(f"  errors {r.errors}; transcripts identical: {'yes' if r.identical else 'NO'}")
+
+
+@app.command()
+def promote(
+    model_id: Annotated[str, typer.Argument(metavar="ID", help="Model id.")],
+    to: Annotated[str, typer.Option("--to", help="experimental, candidate, production or deprecated.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required; kept in the audit trail).")],
+    actor: Annotated[str | None, typer.Option(help="Who; default: the login name.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move a model through its lifecycle; refusals exit 2 and name the rule."""
+    from lab.lifecycle import transition
+
+    _check_models([model_id])
+    moved = transition(model_id, to, reason, actor)
+    out = [{"model": t.model_id, "from": t.from_state, "to": t.to_state, "reason": t.reason, "actor": t.actor,
+            "at": t.at.isoformat(timespec="seconds")} for t in moved]
+    if as_json:
+        _echo_json(out)
+        return
+    for t in out:
+        typer.echo(f"{t['model']}: {t['from']} → {t['to']} ({t['reason']})")
+
+
+@app.command()
+def report(
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="A stored run (see `lab history`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Write one self-contained HTML report of a run (charts embedded, no server needed)."""
+    from lab.report import run_report_html
+
+    output.write_text(run_report_html(run_id), encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
 def main() -> None:
     """Console entry point: maps errors to exit codes and one-line messages."""
     try:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlmodel import col, select
 
-from db.models import ModelRecord, Result, Transition, utcnow
+from db.models import ModelRecord, RegressionReport, Result, Run, Transition, utcnow
 from db.session import session
 from lab.catalog import STATES, ModelSpec, catalog, get_spec
 from lab.errors import TransitionError
@@ -47,10 +48,44 @@ def _rule_one_step(spec: ModelSpec, current: str, target: str) -> str | None:
     return None
 
 
-# Later gates (evaluation evidence, regression reports) are appended to this list.
+EVAL_KINDS = ("eval", "baseline", "regress", "parity")
+
+
+def _rule_needs_eval(spec: ModelSpec, current: str, target: str) -> str | None:
+    """experimental → candidate needs at least one stored evaluation of the model."""
+    if (current, target) != ("experimental", "candidate"):
+        return None
+    with session() as s:
+        found = s.exec(select(Result.id).join(Run, Run.id == Result.run_id)
+                       .where(Result.model_id == spec.id, col(Result.error).is_(None),
+                              col(Run.kind).in_(EVAL_KINDS)).limit(1)).first()
+    return None if found else f"{spec.id} has no stored evaluation; run `lab eval MANIFEST -m {spec.id}` first"
+
+
+def _rule_needs_passing_regression(spec: ModelSpec, current: str, target: str) -> str | None:
+    """candidate → production needs a passing regression report, newer than the model's last change."""
+    if (current, target) != ("candidate", "production"):
+        return None
+    with session() as s:
+        changed = s.get(ModelRecord, spec.id).updated_at
+        reports = s.exec(select(RegressionReport).order_by(col(RegressionReport.id).desc())).all()
+    for r in reports:
+        if spec.id in (r.models or []) and _aware(r.created_at) >= _aware(changed):
+            if r.passed:
+                return None
+            return f"the latest regression report (#{r.id}) covering {spec.id} failed"
+    return f"no passing regression report for {spec.id} since it last changed; run `lab regress CONFIG.yaml`"
+
+
+def _aware(t):  # noqa: ANN001, ANN202 - SQLite hands datetimes back without tzinfo
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 RULES: list[Rule] = [
     Rule("known-state", _rule_known_state),
     Rule("one-step-at-a-time", _rule_one_step),
+    Rule("needs-evaluation", _rule_needs_eval),
+    Rule("needs-passing-regression", _rule_needs_passing_regression),
 ]
 
 

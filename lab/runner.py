@@ -16,6 +16,7 @@ from lab.audio import AudioClip
 from lab.catalog import get_spec
 from lab.engines.base import AsrOptions, Segment, Transcription, Word
 from lab.errors import LabError
+from lab.flags import flags_for
 from lab.loading import ModelCache, default_cache, default_threads
 from lab.machine import fingerprint
 from lab.metrics import Score, rtfx, score
@@ -115,7 +116,8 @@ def _warm_up(engine, clip: AudioClip, options: AsrOptions) -> float:  # noqa: AN
 
 def _fill(result: ModelResult, t: Transcription, clip: AudioClip, reference: str | None) -> ModelResult:
     result.text, result.language = t.text, t.language
-    result.segments, result.words, result.flags = t.segments, t.words, list(t.flags)
+    result.segments, result.words = t.segments, t.words
+    result.flags = flags_for(t.text, clip.samples, t.flags)
     result.rtfx = rtfx(clip.duration_s, result.latency_s or 0.0)
     if reference and reference.strip():
         spec = get_spec(result.model)

@@ -82,11 +82,13 @@ def add_result(run_id: int, fields: dict[str, Any]) -> int:
         return row.id
 
 
-def finish_run(run_id: int, status: str) -> None:
+def finish_run(run_id: int, status: str, summary: dict | None = None) -> None:
     with session() as s:
         run = s.get(Run, run_id)
         if run is not None:
             run.status = status
+            if summary is not None:
+                run.summary = summary
             s.add(run)
             s.commit()
 
@@ -157,8 +159,11 @@ def get_run(run_id: int) -> dict:
             raise LabError(f"no run with id {run_id}.")
         results = s.exec(select(Result).where(Result.run_id == run_id).order_by(col(Result.id))).all()
         clip = s.get(Clip, run.clip_id) if run.clip_id else None
+        ids = {r.clip_id for r in results if r.clip_id}
+        names = {c.id: c.name for c in s.exec(select(Clip).where(col(Clip.id).in_(ids))).all()} if ids else {}
     out = _summary(run, list(results), clip)
-    out.update(settings=run.settings, machine=run.machine, reference=run.reference, note=run.note,
+    out["clip_names"] = names
+    out.update(settings=run.settings, machine=run.machine, reference=run.reference, note=run.note, summary=run.summary,
                clip_id=run.clip_id, results=[r.model_dump() for r in results])
     return out
 

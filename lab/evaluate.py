@@ -1,0 +1,240 @@
+"""Dataset evaluation: corpus WER with bootstrap CIs, paired comparisons, speed, per-clip table.
+
+A dataset is a manifest CSV (`file,reference[,language,speakers,tags]`, paths relative to the CSV),
+the same format as ../shared/audio/manifest.csv. Each model runs over every clip before the next
+model starts (one load, fair timing); clips are decoded once and shared.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from lab import store
+from lab.audio import AudioClip, load_audio
+from lab.catalog import get_spec
+from lab.engines.base import AsrOptions
+from lab.errors import AudioError, LabError
+from lab.loading import ModelCache, default_cache, default_threads
+from lab.machine import fingerprint
+from lab.metrics import bootstrap_wer_ci, corpus_score, paired_wer_diff, percentiles
+from lab.runner import ModelResult, transcribe_one
+
+Progress = Callable[[int, int, str], None]  # (done, total, what)
+
+
+@dataclass(frozen=True)
+class DatasetRow:
+    file: Path
+    reference: str | None
+    language: str | None = None
+    speakers: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.file.name
+
+    @property
+    def single_language(self) -> str | None:
+        """A language code to pass to the model, only when the clip has exactly one."""
+        lang = (self.language or "").strip()
+        return lang if lang and "+" not in lang and "," not in lang else None
+
+
+@dataclass
+class Dataset:
+    path: Path
+    rows: list[DatasetRow]
+    sha256: str
+    notes: list[str] = field(default_factory=list)
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise LabError(f"{path}: no such manifest.")
+    raw = path.read_bytes()
+    try:
+        reader = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise LabError(f"{path}: not a readable CSV manifest ({e}).") from None
+    if not reader or "file" not in reader[0] or "reference" not in reader[0]:
+        raise LabError(f"{path}: a manifest needs a header with at least 'file,reference'.")
+    rows, notes = [], []
+    for r in reader:
+        file = (path.parent / r["file"].strip()).resolve()
+        ref = (r.get("reference") or "").strip() or None
+        tags = tuple(t for t in (r.get("tags") or "").replace(";", ",").split(",") if t.strip())
+        rows.append(DatasetRow(file, ref, (r.get("language") or "").strip() or None, r.get("speakers"), tags))
+        if ref is None:
+            notes.append(f"{file.name}: no reference; transcribed but not scored for WER.")
+    return Dataset(path, rows, hashlib.sha256(raw).hexdigest(), notes)
+
+
+@dataclass
+class ModelSummary:
+    model: str
+    wer: float | None
+    wer_ci: tuple[float, float] | None
+    cer: float | None
+    substitutions: int
+    deletions: int
+    insertions: int
+    ref_words: int
+    rtfx: float | None
+    latency_p50_s: float | None
+    latency_p95_s: float | None
+    clips: int  # clips scored for WER
+    errors: int
+    flags: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["wer_ci"] = list(self.wer_ci) if self.wer_ci else None
+        return d
+
+
+@dataclass
+class EvalReport:
+    dataset: str
+    models: list[ModelSummary]
+    per_clip: list[dict]
+    paired: list[dict]
+    notes: list[str]
+    run_id: int | None = None
+    results: dict[str, list[ModelResult | None]] = field(default_factory=dict, repr=False)
+
+    def model(self, model_id: str) -> ModelSummary:
+        return next(m for m in self.models if m.model == model_id)
+
+    def to_json(self, per_clip: bool = True) -> dict:
+        out = {"run_id": self.run_id, "dataset": self.dataset, "models": [m.to_json() for m in self.models],
+               "paired": self.paired, "notes": self.notes}
+        if per_clip:
+            out["per_clip"] = self.per_clip
+        return out
+
+
+def decode_dataset(ds: Dataset, notes: list[str]) -> list[tuple[DatasetRow, AudioClip]]:
+    """Decode every clip once; a clip that cannot be used is noted and skipped, not fatal."""
+    out = []
+    for row in ds.rows:
+        try:
+            out.append((row, load_audio(row.file)))
+        except AudioError as e:
+            notes.append(f"skipped: {e}")
+    return out
+
+
+def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: AsrOptions | None = None,
+             cache: ModelCache | None = None, progress: Progress | None = None, store_run: bool = True,
+             kind: str = "eval") -> EvalReport:
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    for m in model_ids:
+        get_spec(m)  # unknown ids are bad input, before any work
+    options, cache = options or AsrOptions(), cache or default_cache()
+    notes = list(ds.notes)
+    clips = decode_dataset(ds, notes)
+    if not clips:
+        raise LabError(f"{ds.path}: no usable clips in the manifest.")
+    run_id = _start(ds, model_ids, options, kind) if store_run else None
+    clip_ids = {row.file: store.save_clip(clip) for row, clip in clips} if store_run else {}
+    results: dict[str, list[ModelResult]] = {m: [] for m in model_ids}
+    total, done = len(model_ids) * len(clips), 0
+    for model_id in model_ids:
+        for row, clip in clips:
+            if progress:
+                progress(done, total, f"{model_id} · {row.name}")
+            opts = replace(options, language=options.language or row.single_language)
+            r = transcribe_one(clip, model_id, row.reference, opts, cache)
+            results[model_id].append(r)
+            if run_id is not None:
+                store.add_result(run_id, {**r.row(), "clip_id": clip_ids[row.file]})
+            done += 1
+    if progress:
+        progress(total, total, "done")
+    report = summarize(ds, clips, results, notes)
+    report.run_id = run_id
+    if run_id is not None:
+        errors = sum(m.errors for m in report.models)
+        store.finish_run(run_id, "done" if not errors else "partial", summary=report.to_json(per_clip=False))
+    return report
+
+
+def _start(ds: Dataset, model_ids: Sequence[str], options: AsrOptions, kind: str) -> int:
+    settings = {"dataset": str(ds.path), "dataset_sha256": ds.sha256, "models": list(model_ids),
+                "options": asdict(options), "clips": len(ds.rows), "sequential": True}
+    return store.start_run(kind, settings, fingerprint(default_threads()), note=ds.path.name)
+
+
+def summarize(ds: Dataset, clips: list[tuple[DatasetRow, AudioClip]], results: dict[str, list[ModelResult]],
+              notes: list[str]) -> EvalReport:
+    models = [_model_summary(m, rs, clips) for m, rs in results.items()]
+    per_clip = []
+    for i, (row, clip) in enumerate(clips):
+        entry = {"file": row.name, "duration_s": clip.duration_s, "reference": row.reference}
+        for m, rs in results.items():
+            r = rs[i]
+            entry[m] = {"text": r.text, "wer": r.wer, "latency_s": r.latency_s, "error": r.error, "flags": r.flags}
+        per_clip.append(entry)
+    paired = []
+    for a, b in itertools.combinations(results, 2):
+        pairs = [(x.score, y.score) for x, y in zip(results[a], results[b], strict=True) if x.score and y.score]
+        d = paired_wer_diff([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else None
+        if d is not None:
+            paired.append({"a": a, "b": b, "diff": d.diff, "ci": [d.lo, d.hi], "clips": len(pairs),
+                           "verdict": d.verdict.replace("A", a, 1).replace("B", b, 1)})
+    return EvalReport(str(ds.path), models, per_clip, paired, notes, results=dict(results))
+
+
+def _model_summary(model_id: str, rs: list[ModelResult], clips: list[tuple[DatasetRow, AudioClip]]) -> ModelSummary:
+    scores = [r.score for r in rs if r.ok and r.score is not None]
+    c = corpus_score(scores)
+    ok = [(r, clip) for r, (_, clip) in zip(rs, clips, strict=True) if r.ok and r.latency_s]
+    audio, compute = sum(clip.duration_s for _, clip in ok), sum(r.latency_s for r, _ in ok)
+    p = percentiles([r.latency_s for r, _ in ok], (50, 95))
+    flags: dict[str, int] = {}
+    for r in rs:
+        for f in r.flags:
+            flags[f] = flags.get(f, 0) + 1
+    return ModelSummary(
+        model=model_id, wer=c.wer, wer_ci=bootstrap_wer_ci(scores), cer=c.cer, substitutions=c.substitutions,
+        deletions=c.deletions, insertions=c.insertions, ref_words=c.ref_words,
+        rtfx=audio / compute if compute else None, latency_p50_s=p["p50"], latency_p95_s=p["p95"],
+        clips=c.clips, errors=sum(1 for r in rs if not r.ok), flags=flags,
+    )
+
+
+@dataclass
+class ParityReport:
+    eval: EvalReport
+    clips: int
+    identical: int  # clips whose transcripts are identical (after normalisation) across all models
+    identical_raw: int
+    wer_spread_points: float | None  # max - min corpus WER, in WER points
+
+    def to_json(self) -> dict:
+        return {"run_id": self.eval.run_id, "models": [m.to_json() for m in self.eval.models],
+                "clips": self.clips, "identical": self.identical, "identical_raw": self.identical_raw,
+                "wer_spread_points": self.wer_spread_points, "paired": self.eval.paired, "notes": self.eval.notes}
+
+
+def parity(dataset: Dataset | str | Path, model_ids: Sequence[str], cache: ModelCache | None = None,
+           progress: Progress | None = None, compute_type: str | None = None) -> ParityReport:
+    """The same weights in several runtimes: greedy decoding, same audio; how close are they?"""
+    from lab.metrics import normalize
+
+    options = AsrOptions(beam_size=1, word_timestamps=False)
+    report = evaluate(dataset, model_ids, options, cache, progress, kind="parity")
+    texts = list(zip(*(report.results[m] for m in model_ids), strict=True))
+    ok = [t for t in texts if all(r.ok for r in t)]
+    identical = sum(1 for t in ok if len({normalize(r.text or "") for r in t}) == 1)
+    identical_raw = sum(1 for t in ok if len({(r.text or "").strip() for r in t}) == 1)
+    wers = [m.wer for m in report.models if m.wer is not None]
+    spread = (max(wers) - min(wers)) * 100 if len(wers) == len(model_ids) and wers else None
+    return ParityReport(report, len(ok), identical, identical_raw, spread)
