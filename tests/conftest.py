@@ -42,3 +42,27 @@ def manifest() -> list[dict]:
 @pytest.fixture(scope="session")
 def jfk() -> Path:
     return shared("jfk.flac")
+
+
+@pytest.fixture()
+def fresh_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty database of its own, for tests that depend on lifecycle state."""
+    from db.session import reset_engines
+
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    monkeypatch.setenv("LAB_DB_URL", url)
+    monkeypatch.setenv("LAB_CLIPS_DIR", str(tmp_path / "clips"))
+    reset_engines()
+    yield url
+    reset_engines()
+
+
+def write_manifest(path: Path, names: list[str]) -> Path:
+    """A small manifest over some of the shared recordings (absolute paths are allowed)."""
+    rows = {r["file"]: r for r in manifest()}
+    lines = ["file,reference,language"]
+    for n in names:
+        ref = rows[n]["reference"].replace('"', '""')
+        lines.append(f'{shared(n)},"{ref}",{rows[n]["language"]}')
+    path.write_text("\n".join(lines) + "\n")
+    return path

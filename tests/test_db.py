@@ -7,19 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect, text
 
+from db.models import RegressionReport
 from db.session import get_engine, reset_engines, session
 from lab import lifecycle, store
 from lab.errors import LabError, TransitionError
-
-
-@pytest.fixture()
-def fresh_db(tmp_path, monkeypatch) -> str:  # noqa: ANN001
-    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
-    monkeypatch.setenv("LAB_DB_URL", url)
-    monkeypatch.setenv("LAB_CLIPS_DIR", str(tmp_path / "clips"))
-    reset_engines()
-    yield url
-    reset_engines()
 
 
 def test_migrations_create_schema_and_record_head(fresh_db: str) -> None:
@@ -91,14 +82,25 @@ def test_filters_pagination_and_delete(fresh_db: str) -> None:
         store.get_run(ids[0])
 
 
+def passing_report(model: str) -> None:
+    with session() as s:
+        s.add(RegressionReport(passed=True, models=[model]))
+        s.commit()
+
+
 def test_lifecycle_rules_and_append_only_audit(fresh_db: str) -> None:
     with pytest.raises(TransitionError, match=r"\[one-step-at-a-time\]"):
         lifecycle.transition("faster-whisper:tiny.en", "production", "skip ahead")
     with pytest.raises(TransitionError, match=r"\[reason-required\]"):
         lifecycle.transition("faster-whisper:tiny.en", "candidate", "  ")
+    for model in ("faster-whisper:tiny.en", "pocketsphinx:en-us"):  # the evidence the gates ask for
+        rid = store.start_run("eval", {}, {})
+        store.add_result(rid, {"model_id": model, "wer": 0.1})
     lifecycle.transition("faster-whisper:tiny.en", "candidate", "good WER on jfk", actor="ana")
+    passing_report("faster-whisper:tiny.en")
     lifecycle.transition("faster-whisper:tiny.en", "production", "ship it", actor="ana")
     lifecycle.transition("pocketsphinx:en-us", "candidate", "tiny footprint", actor="bo")
+    passing_report("pocketsphinx:en-us")
     moved = lifecycle.transition("pocketsphinx:en-us", "production", "runs on a toaster", actor="bo")
     # the previous English ASR production model goes back to candidate, recorded
     assert [(t.model_id, t.to_state) for t in moved] == [("faster-whisper:tiny.en", "candidate"),
