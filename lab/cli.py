@@ -247,6 +247,31 @@ def parity(
                f"{report.identical_raw}/{report.clips} (raw); WER spread {_fmt(spread, '.2f')} points")
 
 
+@app.command()
+def robustness(
+    manifest: Annotated[Path, typer.Argument(help="Manifest CSV.")],
+    model: ModelOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where to write the perturbed set.")] = Path(
+        "perturbed"),
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 0,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Perturbation name (repeatable).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Perturb a dataset (noise, babble, speed, telephone, clipping) and report WER per perturbation."""
+    from lab.perturb import robustness as run_robustness
+
+    model_ids = _check_models(model)
+    bar, update = _progress("robustness")
+    with bar:
+        report, curves = run_robustness(manifest, model_ids, out_dir, seed, only or None, progress=update)
+    if as_json:
+        _echo_json({"run_id": report.run_id, "manifest": str(out_dir / "manifest.csv"), "wer": curves})
+        return
+    tags = list(next(iter(curves.values())).keys()) if curves else []
+    _table([[t, *[_fmt(curves[m].get(t)) for m in model_ids]] for t in tags], ["PERTURBATION", *model_ids])
+    typer.echo(f"run {report.run_id}; perturbed set in {out_dir}")
+
+
 baseline_app = typer.Typer(help="Baselines that regressions are judged against.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 
