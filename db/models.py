@@ -123,3 +123,19 @@ class RegressionReport(SQLModel, table=True):
     config: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     report: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     models: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Vote(SQLModel, table=True):
+    """One blind A/B judgement. Models are stored, but the judge saw only 'A' and 'B'."""
+
+    __tablename__ = "votes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    task: str = Field(index=True)  # tts or asr
+    model_a: str = Field(index=True)
+    model_b: str = Field(index=True)
+    winner: str  # a, b, tie, both_bad
+    prompt: str | None = None  # the text spoken (tts) or the clip judged (asr)
+    run_id: int | None = Field(default=None, foreign_key="runs.id")
+    voter: str | None = None

@@ -102,12 +102,12 @@ def from_array(samples: np.ndarray, sample_rate: int, name: str = "array") -> Au
     channels = 1 if x.ndim == 1 else x.shape[0]
     if x.ndim > 1:
         x = x.mean(axis=0)
+    data = to_wav_bytes(x, sample_rate)  # kept at the original rate, for listening
     if sample_rate != SAMPLE_RATE:
         import torch
         import torchaudio.functional as F
 
         x = F.resample(torch.from_numpy(x), sample_rate, SAMPLE_RATE).numpy()
-    data = to_wav_bytes(x)
     return AudioClip(x, SAMPLE_RATE, name, hashlib.sha256(data).hexdigest(), channels, sample_rate, "wav", data)
 
 

@@ -387,6 +387,67 @@ def report(
     typer.echo(f"wrote {output}")
 
 
+@app.command()
+def synthesize(
+    text: Annotated[str, typer.Argument(help="What to say.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="TTS model id, see `lab voices`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="WAV file to write.")],
+    voice: Annotated[str | None, typer.Option(help="Voice; default: the model's first.")] = None,
+    asr: Annotated[str | None, typer.Option(help="ASR model for an intelligibility round trip.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Speak TEXT with a TTS model, write a WAV and store the run."""
+    from lab.tts import check_text, check_voice, synthesize_run
+
+    text = check_text(text)
+    _check_models([model] + ([asr] if asr else []))
+    check_voice(model, voice)
+    ((run_id, r),) = list(synthesize_run(text, [model], voice, asr_model=asr))
+    if r.error:
+        typer.echo(f"lab: {r.error}", err=True)
+        raise typer.Exit(1)
+    output.write_bytes(r.wav_bytes())
+    out = {"run_id": run_id, "model": r.model, "voice": r.voice, "path": str(output), "duration_s": r.duration_s,
+           "latency_s": r.latency_s, "rtf": r.rtf, "first_audio_s": r.first_audio_s, "asr_wer": r.asr_wer}
+    if as_json:
+        _echo_json(out)
+    else:
+        typer.echo(f"wrote {output}: {r.duration_s:.2f} s of speech in {r.latency_s:.3f} s (RTF {r.rtf:.3f}), "
+                   f"run {run_id}" + (f"; round-trip WER {_fmt(r.asr_wer)}" if asr else ""))
+
+
+@app.command("voices")
+def voices_cmd(as_json: JsonOpt = False) -> None:
+    """TTS models and their voices."""
+    from lab.catalog import models_for
+    from lab.engines import availability
+    from lab.tts import voices
+
+    out = []
+    for spec in models_for("tts"):
+        a = availability(spec.id)
+        try:
+            vs = voices(spec.id) if a.available else voices_declared(spec)
+        except LabError:
+            vs = []
+        out.append({"model": spec.id, "available": a.available, "voices": vs, "hint": None if a.available else a.hint})
+    if as_json:
+        _echo_json(out)
+        return
+    _table([[m["model"], "yes" if m["available"] else "no", ", ".join(m["voices"]) or "-", m["hint"] or ""]
+            for m in out], ["MODEL", "AVAILABLE", "VOICES", "HOW TO GET IT"])
+
+
+def voices_declared(spec) -> list[str]:  # noqa: ANN001
+    """Voices an engine declares without loading (works even when its weights are missing)."""
+    from lab.engines import engine_class
+
+    try:
+        return list(getattr(engine_class(spec), "VOICES", ()) or ())
+    except LabError:
+        return []
+
+
 def main() -> None:
     """Console entry point: maps errors to exit codes and one-line messages."""
     try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+import numpy as np
+
 if TYPE_CHECKING:
     from lab.audio import AudioClip
     from lab.catalog import ModelSpec
@@ -44,6 +46,28 @@ class Transcription:
     flags: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Synthesis:
+    """What a TTS engine returns: mono float32 samples at `sample_rate`, and how long it took."""
+
+    samples: np.ndarray
+    sample_rate: int
+    inference_s: float = 0.0
+    # time until the first audio chunk was ready, for engines that stream; None otherwise
+    first_audio_s: float | None = None
+    # "truncated": stopped at the token budget; "no_audio": the model produced no speech
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def rtf(self) -> float | None:
+        """Real-time factor: compute seconds per second of speech (lower is faster)."""
+        return self.inference_s / self.duration_s if self.duration_s else None
+
+
 @dataclass(frozen=True)
 class AsrOptions:
     """Decoding settings, stored with every run. beam_size=1 is greedy decoding."""
@@ -62,6 +86,22 @@ class LoadConfig:
     device: str
     compute_type: str
     threads: int
+
+
+@runtime_checkable
+class TtsEngine(Protocol):
+    spec: ModelSpec
+    config: LoadConfig
+
+    def load(self) -> None: ...
+
+    def voices(self) -> list[str]: ...
+
+    def synthesize(self, text: str, voice: str | None = None) -> Synthesis: ...
+
+    def describe(self) -> dict: ...
+
+    def memory_bytes(self) -> int: ...
 
 
 @runtime_checkable

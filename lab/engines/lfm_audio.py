@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from lab.audio import AudioClip
-from lab.engines.base import AsrOptions, BaseEngine, Segment, Transcription, language_for
+from lab.engines.base import AsrOptions, BaseEngine, Segment, Synthesis, Transcription, language_for
 from lab.errors import EngineError
 
 if TYPE_CHECKING:
@@ -38,24 +38,10 @@ END_OF_AUDIO = 2048  # codec code marking the end of an audio segment; valid cod
 ASR_PROMPT = "Perform ASR."
 CHAT_PROMPT = "Respond with interleaved text and audio."
 VOICES = {"us_male": "US male", "us_female": "US female", "uk_male": "UK male", "uk_female": "UK female"}
+DEFAULT_VOICE = "us_female"
 DTYPES = ("float32", "float16", "bfloat16")
 # Checkpoint files in the order accelerate's load_checkpoint_in_model picks them.
 WEIGHT_FILES = ("pytorch_model.bin", "model.safetensors")
-
-
-@dataclass
-class Synthesis:
-    """Speech made by TTS: mono float32 samples at `sample_rate`."""
-
-    samples: np.ndarray
-    sample_rate: int = OUTPUT_RATE
-    inference_s: float = 0.0
-    # "truncated": stopped at the token budget; "no_audio": the model produced no speech
-    flags: list[str] = field(default_factory=list)
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.samples) / self.sample_rate
 
 
 @dataclass(frozen=True)
@@ -92,6 +78,7 @@ class Generated:
 
 
 class LfmAudioEngine(BaseEngine):
+    VOICES = tuple(VOICES)
     devices = ("cuda", "mps", "cpu")
     default_compute = {"cpu": "float32", "cuda": "bfloat16", "mps": "float32"}
 
@@ -153,16 +140,20 @@ class LfmAudioEngine(BaseEngine):
             flags=out.flags,
         )
 
+    def voices(self) -> list[str]:
+        return list(VOICES)
+
     def synthesize(
         self,
         text: str,
-        voice: str = "us_female",
+        voice: str | None = None,
         *,
         max_new_tokens: int | None = None,
         temperature: float | None = 0.8,
         top_k: int | None = 64,
     ) -> Synthesis:
         """Speak `text` in one of `VOICES`; times generation and audio decoding."""
+        voice = voice or DEFAULT_VOICE
         if voice not in VOICES:
             raise EngineError(f"{self.spec.id}: unknown voice '{voice}'; choose one of {', '.join(VOICES)}.")
         if not text.strip():
@@ -179,7 +170,8 @@ class LfmAudioEngine(BaseEngine):
         )
         samples = self._waveform(out.frames)
         elapsed = time.perf_counter() - start
-        return Synthesis(samples, OUTPUT_RATE, elapsed, out.flags + ([] if samples.size else ["no_audio"]))
+        flags = out.flags + ([] if samples.size else ["no_audio"])
+        return Synthesis(samples, OUTPUT_RATE, inference_s=elapsed, flags=flags)
 
     def chat(
         self,
