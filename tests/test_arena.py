@@ -113,3 +113,28 @@ def test_synthesize_cli_with_lfm_from_lab_weights_dir(tiny_lfm_weights: Path, tm
     assert empty.returncode == 2 and "empty" in empty.stderr
     not_tts = lab("synthesize", "Hi.", "-m", "faster-whisper:tiny.en", "-o", str(out), **env)
     assert not_tts.returncode == 2 and "not a TTS model" in not_tts.stderr
+
+
+def test_multi_turn_chat_on_the_tiny_checkpoint_is_kept_and_stored(tiny_lfm_weights: Path, jfk: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from lab.audio import load_audio
+    from lab.chat import Conversation
+    from lab.loading import ModelCache
+    from lab.store import get_run
+
+    monkeypatch.setenv("LAB_WEIGHTS_DIR", str(tiny_lfm_weights))
+    cache = ModelCache()
+    conv = Conversation("lfm2.5-audio:1.5b")
+    first = conv.say("Hello, who are you?", cache=cache, max_new_tokens=12)
+    second = conv.say(audio=load_audio(jfk), cache=cache, max_new_tokens=12)
+    for ex in (first, second):
+        assert ex.error is None and isinstance(ex.reply.text, str) and ex.reply.samples.dtype.name == "float32"
+    assert [t.role for t in conv.turns()] == ["user", "assistant", "user", "assistant"]
+    assert cache.loads == 1
+    with pytest.raises(LabError, match="say something"):
+        conv.say("  ")
+    run = get_run(conv.save())
+    assert run["kind"] == "chat" and [r["extra"]["turn"] for r in run["results"]] == [0, 1]
+    assert run["results"][0]["extra"]["user_text"] == "Hello, who are you?"
+    with pytest.raises(LabError, match="cannot chat"):
+        Conversation("faster-whisper:tiny.en")

@@ -8,7 +8,7 @@ their own inference with `time.perf_counter` around the model call only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -66,6 +66,26 @@ class Synthesis:
     def rtf(self) -> float | None:
         """Real-time factor: compute seconds per second of speech (lower is faster)."""
         return self.inference_s / self.duration_s if self.duration_s else None
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One turn of a conversation; a user turn may hold text, audio or both."""
+
+    role: Literal["user", "assistant"]
+    text: str = ""
+    audio: AudioClip | None = None
+
+
+@dataclass
+class ChatReply:
+    """The assistant's answer: its text and the same answer spoken (empty samples if text only)."""
+
+    text: str
+    samples: np.ndarray
+    sample_rate: int
+    inference_s: float = 0.0
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,23 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lab.audio import AudioClip
-from lab.engines.base import AsrOptions, BaseEngine, Segment, Synthesis, Transcription, language_for
+from lab.engines.base import (
+    AsrOptions,
+    BaseEngine,
+    ChatReply,
+    ChatTurn,
+    Segment,
+    Synthesis,
+    Transcription,
+    language_for,
+)
 from lab.errors import EngineError
 
 if TYPE_CHECKING:
@@ -42,26 +51,6 @@ DEFAULT_VOICE = "us_female"
 DTYPES = ("float32", "float16", "bfloat16")
 # Checkpoint files in the order accelerate's load_checkpoint_in_model picks them.
 WEIGHT_FILES = ("pytorch_model.bin", "model.safetensors")
-
-
-@dataclass(frozen=True)
-class ChatTurn:
-    """One turn of a conversation; a user turn may hold text, audio or both."""
-
-    role: Literal["user", "assistant"]
-    text: str = ""
-    audio: AudioClip | None = None
-
-
-@dataclass
-class ChatReply:
-    """The assistant's answer: its text and the same answer spoken."""
-
-    text: str
-    samples: np.ndarray
-    sample_rate: int = OUTPUT_RATE
-    inference_s: float = 0.0
-    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -203,7 +192,8 @@ class LfmAudioEngine(BaseEngine):
         text = self._decode_text(out.text_ids)
         samples = self._waveform(out.frames)
         elapsed = time.perf_counter() - start
-        return ChatReply(text, samples, OUTPUT_RATE, elapsed, out.flags + ([] if samples.size else ["no_audio"]))
+        flags = out.flags + ([] if samples.size else ["no_audio"])
+        return ChatReply(text, samples, OUTPUT_RATE, inference_s=elapsed, flags=flags)
 
     # --- plumbing ------------------------------------------------------------------------------
 
