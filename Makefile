@@ -4,6 +4,8 @@ SHELL := /bin/bash
 VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# piper-tts is GPL-3.0 and optional: `make run EXTRAS=dev` leaves it out
+EXTRAS ?= dev,piper
 
 # First Python >= 3.12: $(PYTHON) if given, python3.12/3.13/... on PATH, then pyenv's versions.
 define find_python
@@ -21,11 +23,11 @@ endef
 .PHONY: run test lint bench clean setup
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@py=$$( $(find_python) ) || exit 1; \
 	if [ ! -x $(BIN)/python ]; then echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV) || exit 1; fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 run: $(STAMP)

