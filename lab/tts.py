@@ -102,6 +102,8 @@ def synthesize_one(text: str, model_id: str, voice: str | None = None, cache: Mo
             raise LabError(f"{model_id} is not a TTS model.")
         loaded = cache.acquire(model_id)
         result.load_s, result.cached = loaded.load_s, loaded.cached
+        voice = voice or next(iter(loaded.engine.voices()), None)  # report the voice actually used
+        result.voice = voice
         start = time.perf_counter()
         out = loaded.engine.synthesize(text, voice)
         wall = time.perf_counter() - start
