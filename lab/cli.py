@@ -448,6 +448,17 @@ def voices_declared(spec) -> list[str]:  # noqa: ANN001
         return []
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (the same core as this CLI and the dashboard)."""
+    import uvicorn
+
+    uvicorn.run("lab.api:app", host=host, port=port)
+
+
 def main() -> None:
     """Console entry point: maps errors to exit codes and one-line messages."""
     try:

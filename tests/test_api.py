@@ -1,0 +1,40 @@
+"""The HTTP API: same contract as the CLI, clear status codes, no tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from lab.api import app
+from tests.conftest import JFK_REF
+
+client = TestClient(app)
+
+
+def test_transcribe_upload_store_and_read_back(jfk: Path) -> None:
+    r = client.post("/transcribe", files={"file": ("jfk.flac", jfk.read_bytes(), "audio/flac")},
+                    data={"models": ["faster-whisper:tiny.en", "pocketsphinx:en-us"], "reference": JFK_REF})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    tiny = body["results"][0]
+    assert tiny["model"] == "faster-whisper:tiny.en" and tiny["wer"] <= 0.05 and tiny["error"] is None
+    run = client.get(f"/runs/{body['run_id']}").json()
+    assert run["clip"] == "jfk.flac" and len(run["results"]) == 2
+    listed = client.get("/runs", params={"model": "pocketsphinx:en-us", "limit": 5}).json()
+    assert body["run_id"] in [x["run_id"] for x in listed["runs"]] and listed["total"] >= 1
+    assert "<html>" in client.get(f"/runs/{body['run_id']}/report").text
+    assert client.delete(f"/runs/{body['run_id']}").json() == {"deleted": body["run_id"]}
+    assert client.get(f"/runs/{body['run_id']}").status_code == 404
+
+
+def test_bad_input_and_refusals_have_clear_status_codes() -> None:
+    bad = client.post("/transcribe", files={"file": ("x.wav", b"not audio at all", "audio/wav")},
+                      data={"models": ["faster-whisper:tiny.en"]})
+    assert bad.status_code == 400 and "not a recognised audio" in bad.json()["detail"]
+    unknown = client.post("/transcribe", files={"file": ("x.wav", b"RIFF", "audio/wav")}, data={"models": ["no:pe"]})
+    assert unknown.status_code == 400 and "unknown model id" in unknown.json()["detail"]
+    refused = client.post("/models/hibari:en/promote", json={"to": "production", "reason": "why not"})
+    assert refused.status_code == 409 and "[one-step-at-a-time]" in refused.json()["detail"]
+    models = {m["id"]: m for m in client.get("/models").json()}
+    assert models["faster-whisper:tiny.en"]["available"] is True
