@@ -68,7 +68,7 @@ def models(as_json: JsonOpt = False) -> None:
         _echo_json(out)
         return
     _table([[m["id"], m["runtime"], ",".join(m["tasks"]), m["state"], "yes" if m["available"] else "no",
-             m["source"] or m["hint"] or ""] for m in out],
+             f"{m['source']}: {m['path']}" if m["available"] else m["hint"] or ""] for m in out],
            ["ID", "RUNTIME", "TASKS", "STATE", "AVAILABLE", "WEIGHTS / HOW TO GET THEM"])
 
 
