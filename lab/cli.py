@@ -228,6 +228,7 @@ def eval_cmd(
 def parity(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV.")],
     model: ModelOpt = None,
+    compute_type: Annotated[str, typer.Option(help="One precision for all, so only the runtime differs.")] = "float32",
     as_json: JsonOpt = False,
 ) -> None:
     """The same weights in several runtimes: greedy decoding, WER, speed, identical transcripts."""
@@ -236,7 +237,7 @@ def parity(
     model_ids = _check_models(model)
     bar, update = _progress("parity")
     with bar:
-        report = run_parity(manifest, model_ids, progress=update)
+        report = run_parity(manifest, model_ids, progress=update, compute_type=compute_type)
     if as_json:
         _echo_json(report.to_json())
         return

@@ -133,7 +133,7 @@ def decode_dataset(ds: Dataset, notes: list[str]) -> list[tuple[DatasetRow, Audi
 
 def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: AsrOptions | None = None,
              cache: ModelCache | None = None, progress: Progress | None = None, store_run: bool = True,
-             kind: str = "eval") -> EvalReport:
+             kind: str = "eval", device: str | None = None, compute_type: str | None = None) -> EvalReport:
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     for m in model_ids:
         get_spec(m)  # unknown ids are bad input, before any work
@@ -142,7 +142,7 @@ def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: A
     clips = decode_dataset(ds, notes)
     if not clips:
         raise LabError(f"{ds.path}: no usable clips in the manifest.")
-    run_id = _start(ds, model_ids, options, kind) if store_run else None
+    run_id = _start(ds, model_ids, options, kind, device, compute_type) if store_run else None
     clip_ids = {row.file: store.save_clip(clip) for row, clip in clips} if store_run else {}
     results: dict[str, list[ModelResult]] = {m: [] for m in model_ids}
     total, done = len(model_ids) * len(clips), 0
@@ -151,7 +151,7 @@ def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: A
             if progress:
                 progress(done, total, f"{model_id} · {row.name}")
             opts = replace(options, language=options.language or row.single_language)
-            r = transcribe_one(clip, model_id, row.reference, opts, cache)
+            r = transcribe_one(clip, model_id, row.reference, opts, cache, device, compute_type)
             results[model_id].append(r)
             if run_id is not None:
                 store.add_result(run_id, {**r.row(), "clip_id": clip_ids[row.file]})
@@ -166,9 +166,11 @@ def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: A
     return report
 
 
-def _start(ds: Dataset, model_ids: Sequence[str], options: AsrOptions, kind: str) -> int:
+def _start(ds: Dataset, model_ids: Sequence[str], options: AsrOptions, kind: str, device: str | None,
+           compute_type: str | None) -> int:
     settings = {"dataset": str(ds.path), "dataset_sha256": ds.sha256, "models": list(model_ids),
-                "options": asdict(options), "clips": len(ds.rows), "sequential": True}
+                "options": asdict(options), "clips": len(ds.rows), "sequential": True, "device": device,
+                "compute_type": compute_type}
     return store.start_run(kind, settings, fingerprint(default_threads()), note=ds.path.name)
 
 
@@ -225,12 +227,12 @@ class ParityReport:
 
 
 def parity(dataset: Dataset | str | Path, model_ids: Sequence[str], cache: ModelCache | None = None,
-           progress: Progress | None = None, compute_type: str | None = None) -> ParityReport:
-    """The same weights in several runtimes: greedy decoding, same audio; how close are they?"""
+           progress: Progress | None = None, compute_type: str | None = "float32") -> ParityReport:
+    """The same weights in several runtimes: greedy decoding, same audio, same precision; how close?"""
     from lab.metrics import normalize
 
     options = AsrOptions(beam_size=1, word_timestamps=False)
-    report = evaluate(dataset, model_ids, options, cache, progress, kind="parity")
+    report = evaluate(dataset, model_ids, options, cache, progress, kind="parity", compute_type=compute_type)
     texts = list(zip(*(report.results[m] for m in model_ids), strict=True))
     ok = [t for t in texts if all(r.ok for r in t)]
     identical = sum(1 for t in ok if len({normalize(r.text or "") for r in t}) == 1)

@@ -1,0 +1,28 @@
+"""Same weights, three runtimes: `lab parity` must find them within half a WER point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import write_manifest
+
+TRIO = ["faster-whisper:tiny.en", "openai-whisper:tiny.en", "transformers:whisper-tiny.en"]
+
+
+def test_parity_cli_three_runtimes_within_half_a_point(tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path / "m.csv", ["jfk.flac", "beckett.wav", "two_cities.wav"])
+    args = [sys.executable, "-m", "lab.cli", "parity", str(manifest), "--json"]
+    for m in TRIO:
+        args += ["-m", m]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=900, env=dict(os.environ))
+    assert p.returncode == 0, p.stderr[-2000:]
+    out = json.loads(p.stdout)
+    assert [m["model"] for m in out["models"]] == TRIO
+    assert all(m["errors"] == 0 and m["clips"] == 3 for m in out["models"])
+    assert out["wer_spread_points"] <= 0.5, out["models"]
+    assert out["identical"] >= 2 and out["clips"] == 3  # measured: 3 of 3 after normalisation
+    assert all(m["rtfx"] > 0 for m in out["models"])
