@@ -1,7 +1,28 @@
-"""Model Lab dashboard entry point (Streamlit). UI only: every number comes from `lab`."""
+"""Model Lab dashboard entry point: `streamlit run app.py`. UI only; every number comes from `lab`."""
+
+from __future__ import annotations
+
+import traceback
 
 import streamlit as st
 
-st.set_page_config(page_title="Model Lab", page_icon="🎙️", layout="wide")
-st.title("Model Lab")
-st.write("Compare speech models side by side. The full dashboard is on its way; meanwhile use the `lab` CLI.")
+st.set_page_config(page_title="Model Lab", page_icon=":material/graphic_eq:", layout="wide")
+
+PAGES = [
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", default=True),
+    st.Page("pages/registry.py", title="Registry", icon=":material/inventory_2:"),
+    st.Page("pages/history.py", title="History", icon=":material/history:"),
+    st.Page("pages/system.py", title="System", icon=":material/memory:"),
+]
+
+page = st.navigation(PAGES)
+with st.sidebar:
+    st.caption("**Model Lab** · compare speech models on evidence: transcripts, errors, latency, lifecycle.")
+
+try:
+    page.run()
+except Exception as e:  # st.rerun/st.stop are BaseExceptions and pass through
+    # A bug must never put a traceback in front of a stakeholder: one line on the page, details in the log.
+    traceback.print_exc()
+    st.error(f"Something went wrong on this page ({type(e).__name__}: {e}). "
+             "The details are in the server log; other pages keep working.", icon=":material/error:")

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 
-from db.models import Clip, ModelRecord, Result, Run, utcnow
+from db.models import Baseline, Clip, ModelRecord, Result, Run, Vote, utcnow
 from db.session import clips_dir, session
 from lab.audio import AudioClip
 from lab.catalog import catalog
@@ -102,7 +102,8 @@ class RunFilter:
     clip: str | None = None  # substring of the clip name
 
 
-def _filtered(q, f: RunFilter):  # noqa: ANN001, ANN202 - SQLAlchemy select types
+def filtered(q, f: RunFilter):  # noqa: ANN001, ANN202 - SQLAlchemy select types
+    """Apply a RunFilter to a select over runs (shared by listing, counting, charts and export)."""
     if f.kind:
         q = q.where(Run.kind == f.kind)
     if f.since:
@@ -118,13 +119,13 @@ def _filtered(q, f: RunFilter):  # noqa: ANN001, ANN202 - SQLAlchemy select type
 
 def count_runs(f: RunFilter | None = None) -> int:
     with session() as s:
-        return s.exec(_filtered(select(func.count()).select_from(Run), f or RunFilter())).one()
+        return s.exec(filtered(select(func.count()).select_from(Run), f or RunFilter())).one()
 
 
 def list_runs(limit: int = 20, offset: int = 0, f: RunFilter | None = None) -> list[dict]:
     """Newest first, one summary dict per run (models, clip, best WER, status)."""
     with session() as s:
-        q = _filtered(select(Run), f or RunFilter())
+        q = filtered(select(Run), f or RunFilter())
         runs = s.exec(q.order_by(col(Run.created_at).desc(), col(Run.id).desc()).offset(offset).limit(limit)).all()
         ids = [r.id for r in runs]
         results = s.exec(select(Result).where(col(Result.run_id).in_(ids))).all() if ids else []
@@ -172,6 +173,9 @@ def delete_run(run_id: int) -> None:
     with session() as s:
         if s.get(Run, run_id) is None:
             raise LabError(f"no run with id {run_id}.")
+        # baselines and votes outlive the run they came from: keep them, drop the link
+        for table in (Baseline, Vote):
+            s.exec(update(table).where(table.run_id == run_id).values(run_id=None))
         s.exec(delete(Result).where(Result.run_id == run_id))
         s.exec(delete(Run).where(Run.id == run_id))
         s.commit()

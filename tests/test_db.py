@@ -114,3 +114,17 @@ def test_lifecycle_rules_and_append_only_audit(fresh_db: str) -> None:
     with session() as s:
         n = s.exec(text("select count(*) from transitions")).scalar()  # type: ignore[call-overload]
     assert n == 5
+
+
+def test_deleting_a_run_keeps_its_baseline_and_votes(fresh_db: str) -> None:
+    from db.models import Baseline, Vote
+
+    run_id = store.start_run("baseline", {}, {})
+    with session() as s:
+        s.add(Baseline(model_id="m", dataset="d.csv", dataset_sha256="x", run_id=run_id, wer=0.1))
+        s.add(Vote(task="tts", model_a="a", model_b="b", winner="a", run_id=run_id))
+        s.commit()
+    store.delete_run(run_id)
+    with session() as s:
+        assert s.exec(text("select run_id from baselines")).all() == [(None,)]  # type: ignore[call-overload]
+        assert s.exec(text("select run_id from votes")).all() == [(None,)]  # type: ignore[call-overload]

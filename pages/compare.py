@@ -1,0 +1,271 @@
+"""Compare: one recording through several models, one card per model, side by side."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from lab import store, views
+from lab.audio import AudioClip
+from lab.errors import LabError
+from lab.runner import Comparison, ModelResult
+
+SOURCES = ("Upload a file", "Record", "Sample clip")
+TICK_S = 0.25  # the running card's counter refreshes at least this often
+PER_ROW = 3
+
+views.ensure_app_navigation()
+
+
+def _on_upload() -> None:
+    """An upload that is a copy of a sample fills in that sample's reference (unless the user typed one)."""
+    up = st.session_state.get("upload")
+    if up is None:
+        return
+    try:
+        match = views.match_sample(up.name, up.size, views.samples())
+    except OSError:  # an unreadable sample folder only loses the convenience; callbacks must not raise
+        return
+    if match and match.reference and (not st.session_state.get("reference") or st.session_state.get("_ref_auto")):
+        st.session_state["reference"] = match.reference
+        st.session_state["_ref_auto"] = True
+
+
+def _on_sample() -> None:
+    try:
+        chosen = {f"{s.source}/{s.name}": s for s in views.samples()}.get(st.session_state.get("sample") or "")
+    except OSError:
+        return
+    if chosen is not None:
+        st.session_state["reference"] = chosen.reference or ""
+        st.session_state["_ref_auto"] = True
+
+
+def _on_reference() -> None:
+    st.session_state["_ref_auto"] = False
+
+
+def _audio_input() -> tuple[str, str, Callable[[], bytes]] | None:
+    """The chosen input as (cache key, name, how to read its bytes), or None while nothing is chosen."""
+    source = st.radio("Audio", SOURCES, horizontal=True, key="source", label_visibility="collapsed")
+    if source == SOURCES[0]:
+        up = st.file_uploader("Audio file (wav, flac, mp3, ogg, opus, m4a, webm)", type=list(views.AUDIO_TYPES),
+                              key="upload", on_change=_on_upload)
+        return (f"upload:{up.file_id}", up.name, up.getvalue) if up else None
+    if source == SOURCES[1]:
+        rec = st.audio_input("Record from your microphone", sample_rate=16000, key="record")
+        return (f"record:{rec.file_id}", "recording.wav", rec.getvalue) if rec else None
+    samples = views.samples()
+    if not samples:
+        st.info("No sample clips here. Put recordings with a manifest.csv (file,reference) in ../shared/audio "
+                "or data/, or upload a file instead.", icon=":material/library_music:")
+        return None
+    by_id = {f"{s.source}/{s.name}": s for s in samples}
+    sid = st.selectbox("Sample clip", list(by_id), index=None, key="sample", on_change=_on_sample,
+                       format_func=lambda k: by_id[k].label, placeholder="Choose a recording with a reference")
+    if sid is None:
+        return None
+    path = by_id[sid].path
+    return f"sample:{path}:{path.stat().st_mtime_ns}", path.name, path.read_bytes
+
+
+def _model_picker(states: dict[str, str]) -> list[str]:
+    options = views.model_options(states, views.availability())
+    cols = st.columns(PER_ROW)
+    for i, o in enumerate(options):
+        color, _ = views.STATE_STYLE[o.state]
+        with cols[i % PER_ROW]:
+            st.checkbox(o.id, key=f"pick:{o.id}", disabled=not o.available, help=o.where if o.available else o.hint)
+            size = f" · {views.fmt_params(o.parameters)}" if o.parameters else ""
+            if o.available:
+                st.caption(f":{color}-badge[{o.state}] {views.md_escape(o.display_name)}{size}")
+            else:  # the full hint (what to install or set) is in the checkbox's tooltip
+                st.caption(f":{color}-badge[{o.state}] :red-badge[unavailable] "
+                           f"{views.md_escape(views.short_hint(o.id, o.hint))}")
+    return [o.id for o in options if o.available and st.session_state.get(f"pick:{o.id}")]
+
+
+def _metrics_per_row(n_cards: int) -> int:
+    return 2 if n_cards >= PER_ROW else 3
+
+
+def _card_shells(models: list[str], states: dict[str, str]) -> dict[str, DeltaGenerator]:
+    """One bordered card per model, in rows of three; returns the placeholder inside each card."""
+    holes = {}
+    for start in range(0, len(models), PER_ROW):
+        row = models[start:start + PER_ROW]
+        for model, col in zip(row, st.columns(PER_ROW if len(models) > PER_ROW else len(row)), strict=False):
+            with col, st.container(border=True, key=f"card-{views.slug(model)}"):
+                color = views.model_color(model)
+                badge, _ = views.STATE_STYLE.get(states.get(model, ""), ("gray", ""))
+                st.html(f'<div style="height:4px;background:{color};border-radius:2px"></div>')
+                st.markdown(f"**{views.md_escape(views.display_name(model))}**  \n"
+                            f":{badge}-badge[{states.get(model, '?')}] `{model}`")
+                holes[model] = st.empty()
+    return holes
+
+
+def _fill_card(hole: DeltaGenerator, card: views.CardView, per_row: int = 3) -> None:
+    """per_row: metrics side by side (two when three cards share a row, so the figures are not cut off)."""
+    with hole.container():
+        if card.error:
+            st.error(card.error, icon=":material/error:")
+            return
+        st.html(views.transcript_html(card.text))
+        for start in range(0, len(card.metrics), per_row):
+            for m, col in zip(card.metrics[start:start + per_row], st.columns(per_row), strict=False):
+                col.metric(m.label, m.value, help=m.help)
+        if card.flags:
+            st.markdown(" ".join(f":orange-badge[{views.md_escape(f)}]" for f in card.flags))
+        if card.diff_html:
+            st.caption("Word diff against the reference" + (f" — {card.diff_summary}" if card.diff_summary else ""))
+            st.html(card.diff_html + views.diff_legend_html())
+
+
+def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> dict:
+    """Run one model in a worker thread while this (script) thread ticks its card's elapsed counter."""
+    box: dict[str, ModelResult] = {}
+
+    def work() -> None:
+        try:
+            box["r"] = comp.run_model(model)
+        except Exception as e:  # e.g. the database refused the write: this card's error, not the page's
+            box["r"] = ModelResult(model, error=f"{model}: {type(e).__name__}: {e}")
+
+    worker = threading.Thread(target=work, name=f"lab-run-{model}", daemon=True)
+    start = time.perf_counter()
+    worker.start()
+    try:
+        while worker.is_alive():
+            hole.info(f"Running · {time.perf_counter() - start:.1f} s", icon=":material/hourglass_top:")
+            worker.join(TICK_S)
+    finally:  # interrupted (the user clicked something): let the model finish so its result is stored
+        worker.join()
+    return box["r"].row()
+
+
+def _run(clip: AudioClip, key: str, env: views.Envelope, models: list[str], reference: str | None,
+         states: dict[str, str]) -> views.CompareOutcome | None:
+    lock = views.run_lock()
+    waiting = st.empty()
+    while not lock.acquire(timeout=0.5):  # a Streamlit call each turn, so a stop request still gets through
+        waiting.info("Another comparison is running on this server; waiting for it so timings stay fair…",
+                     icon=":material/hourglass_top:")
+    waiting.empty()
+    try:
+        return _run_locked(clip, key, env, models, reference, states)
+    finally:
+        lock.release()
+
+
+def _run_locked(clip: AudioClip, key: str, env: views.Envelope, models: list[str], reference: str | None,
+                states: dict[str, str]) -> views.CompareOutcome | None:
+    try:
+        comp = Comparison(clip, models, reference, cache=views.model_cache())
+    except LabError as e:
+        st.error(str(e))
+        return None
+    rows, cards = [], []
+    try:
+        st.subheader(f"Results · run #{comp.run_id}")
+        progress = st.progress(0.0)
+        holes = _card_shells(models, states)
+        for model in models:
+            holes[model].caption("Queued — models run one after another so timings stay fair.")
+        for i, model in enumerate(models):
+            progress.progress(i / len(models), text=f"Running {model} ({i + 1} of {len(models)})…")
+            row = _run_one(comp, model, holes[model])
+            card = views.card_view(row, reference)
+            _fill_card(holes[model], card, _metrics_per_row(len(models)))
+            rows.append(row)
+            cards.append(card)
+        progress.empty()
+    finally:  # also when interrupted: the run's status is set and what finished is kept for the next rerun
+        comp.finish()
+        if rows:
+            st.session_state["last"] = views.compare_outcome(comp.run_id, key, clip, env, rows, cards, states)
+    return st.session_state.get("last")
+
+
+def _show_last(out: views.CompareOutcome) -> None:
+    st.subheader(f"Results · run #{out.run_id}")
+    holes = _card_shells([c.model for c in out.cards], out.states)
+    for card in out.cards:
+        _fill_card(holes[card.model], card, _metrics_per_row(len(out.cards)))
+
+
+def _show_rest(out: views.CompareOutcome) -> None:
+    failed = sum(1 for c in out.cards if c.error)
+    if out.run_id is not None:
+        st.page_link("pages/history.py", label=f"Open run #{out.run_id} in History", icon=":material/history:",
+                     query_params={"run": str(out.run_id)})
+    if failed == len(out.cards):
+        st.warning("Every model failed on this clip; their errors are in the cards above.")
+    st.subheader("Audio and segments")
+    st.caption(views.md_escape(out.clip_caption))
+    st.audio(out.audio, format=out.mime)
+    st.plotly_chart(out.waveform, key="waveform", config={"displaylogo": False})
+    st.subheader("Summary")
+    st.plotly_chart(out.summary_chart, key="summary", config={"displaylogo": False})
+    st.dataframe(out.summary, hide_index=True, column_config={
+        "Latency (s)": st.column_config.NumberColumn(format="%.3f"),
+        "RTFx": st.column_config.NumberColumn(format="%.1f"),
+        "WER (%)": st.column_config.NumberColumn(format="%.1f"),
+        "CER (%)": st.column_config.NumberColumn(format="%.1f"),
+        "Load (s)": st.column_config.NumberColumn(format="%.2f"),
+    })
+
+
+st.title("Compare models")
+st.caption("One recording through several speech models: transcripts, errors against the reference, latency.")
+
+states = store.model_states()
+last: views.CompareOutcome | None = st.session_state.get("last")
+left, right = st.columns([3, 2], gap="large")
+with left:
+    chosen = _audio_input()
+    clip, dec = None, None
+    if chosen is not None:
+        key, name, read = chosen
+        dec = views.decoded(key, name, read)
+        if dec.error:
+            st.error(dec.error, icon=":material/graphic_eq:")
+        else:
+            clip = dec.clip
+            st.caption(views.md_escape(views.clip_caption(clip)))
+    preview = st.empty()  # the input's own player, cleared when a run starts (the results have one)
+    if clip is not None and (last is None or last.clip_key != key):
+        preview.audio(clip.data, format=views.mime_for(clip.name))
+with right:
+    st.text_area("Reference transcript (optional)", key="reference", height=140, on_change=_on_reference,
+                 placeholder="What was said. With a reference, each card shows WER, CER and a word diff.")
+
+st.subheader("Models")
+picked = _model_picker(states)
+go_col, why_col = st.columns([1, 4], vertical_alignment="center")
+ready = clip is not None and bool(picked)
+clicked = go_col.button("Run comparison", type="primary", key="run", disabled=not ready, icon=":material/play_arrow:")
+if not ready:
+    missing = [w for w, ok in (("a recording", clip is not None), ("at least one model", bool(picked))) if not ok]
+    why_col.caption(f"Choose {' and '.join(missing)} to run.")
+else:
+    why_col.caption(f"{len(picked)} model{'s' * (len(picked) > 1)} on {views.md_escape(clip.name)}; "
+                    "models run one after another so timings stay fair, and the run is stored.")
+
+st.divider()
+if clicked and ready:
+    preview.empty()
+    reference = (st.session_state.get("reference") or "").strip() or None
+    outcome = _run(clip, key, dec.envelope, picked, reference, states)
+    if outcome is not None:
+        _show_rest(outcome)
+elif last is not None:
+    _show_last(last)
+    _show_rest(last)
+else:
+    st.info("Choose a recording, tick one or more models and press **Run comparison**. Results appear here, "
+            "one card per model, and every run is kept in History.", icon=":material/lightbulb:")

@@ -1,0 +1,211 @@
+"""History: every stored run, newest first; filter, open, replay, export, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from lab import store, views
+from lab.catalog import catalog
+from lab.errors import LabError
+
+PAGE_SIZES = (10, 25, 50, 100)
+MAX_CARDS = 6
+
+views.ensure_app_navigation()
+
+
+def _reset_page() -> None:
+    st.session_state["page"] = 1
+
+
+def _open(run_id: int | None) -> None:
+    if run_id is None:
+        st.query_params.pop("run", None)
+    else:
+        st.query_params["run"] = str(run_id)
+    st.session_state.pop("confirm_delete", None)
+
+
+def _on_pick() -> None:
+    _open(st.session_state.get("open_run"))
+
+
+def _delete(run_id: int) -> None:
+    try:
+        store.delete_run(run_id)
+        st.session_state["history_flash"] = ("success", f"Run #{run_id} deleted.")
+    except LabError as e:
+        st.session_state["history_flash"] = ("error", str(e))
+    except Exception as e:  # e.g. a baseline still points at the run; a callback must not raise
+        st.session_state["history_flash"] = ("error", f"Run #{run_id} could not be deleted ({type(e).__name__}: {e}).")
+    st.session_state.pop("open_run", None)
+    _open(None)
+
+
+def _requested_run() -> int | None:
+    raw = st.query_params.get("run")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _filters() -> tuple[views.RunFilter, int]:
+    models = list(dict.fromkeys([*catalog(), *views.result_models()]))
+    kinds = views.run_kinds()
+    c = st.columns([3, 2, 3, 3, 1.4])
+    model = c[0].selectbox("Model", models, index=None, placeholder="All models", key="f_model", on_change=_reset_page)
+    kind = c[1].selectbox("Kind", kinds, index=None, placeholder="All kinds", key="f_kind", on_change=_reset_page)
+    dates = c[2].date_input("Dates (UTC)", value=[], key="f_dates", on_change=_reset_page)
+    clip = c[3].text_input("Clip name contains", key="f_clip", on_change=_reset_page, placeholder="e.g. jfk")
+    size = c[4].selectbox("Per page", PAGE_SIZES, index=1, key="page_size", on_change=_reset_page)
+    return views.run_filter(model, kind, tuple(dates), clip), size
+
+
+def _result_column(row: dict[str, Any], reference: str | None, per_row: int) -> None:
+    card = views.card_view(row, reference)
+    with st.container(border=True, key=f"detail-{views.slug(card.model)}"):
+        st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
+        st.markdown(f"**{views.md_escape(card.title)}**  \n`{card.model}`")
+        if card.error:
+            st.error(card.error, icon=":material/error:")
+            return
+        st.html(views.transcript_html(card.text))
+        for start in range(0, len(card.metrics), per_row):
+            for m, col in zip(card.metrics[start:start + per_row], st.columns(per_row), strict=False):
+                col.metric(m.label, m.value, help=m.help)
+        if card.flags:
+            st.markdown(" ".join(f":orange-badge[{views.md_escape(f)}]" for f in card.flags))
+        if card.diff_html:
+            st.caption("Word diff against the reference" + (f" — {card.diff_summary}" if card.diff_summary else ""))
+            st.html(card.diff_html + views.diff_legend_html())
+
+
+def _detail(run_id: int) -> None:
+    try:
+        run = store.get_run(run_id)
+    except LabError:
+        st.warning(f"Run #{run_id} does not exist (any more). Pick another run above.")
+        return
+    st.subheader(f"Run #{run_id}")
+    st.caption(f"{views.fmt_when(run['created_at'])} UTC · {run['kind']} · {run['status']}")
+    results = run["results"]
+    clips = run.get("clip_names") or {}
+    # one result per model (a comparison) gets cards; a dataset evaluation gets a table
+    as_table = len(results) > MAX_CARDS or len({r["model_id"] for r in results}) < len(results)
+    m = st.columns(4)
+    m[0].metric("Clip", run["clip"] or (f"{len(clips)} clips" if clips else "—"), border=True)
+    m[1].metric("Audio", views.fmt_seconds(run["duration_s"], 1), border=True)
+    m[2].metric("Models", len(run["models"]), border=True)
+    if as_table:
+        m[3].metric("Results", len(results), help=f"{run['errors']} failed" if run["errors"] else None, border=True)
+    else:
+        m[3].metric("Best WER", views.fmt_pct(run["best_wer"]), border=True)
+    path = store.clip_audio_path(run["clip_id"]) if run["clip_id"] else None
+    if path is not None:
+        st.audio(str(path), format=views.mime_for(path.name))
+    elif clips:
+        st.caption(f"Over {len(clips)} clips: {views.md_escape(', '.join(sorted(clips.values())))}")
+    else:
+        st.caption("This run's audio was not kept, so it cannot be replayed.")
+    if run["reference"]:
+        st.caption(f"Reference: {views.md_escape(run['reference'])}")
+    if not results:
+        st.info("This run has no results (it may have been interrupted before any model finished).")
+    if as_table:
+        corpus, verdicts = views.eval_summary(run.get("summary"))
+        if not corpus.empty:
+            st.markdown("**Per model, over the dataset**")
+            st.dataframe(corpus, hide_index=True)
+            for v in verdicts:
+                st.caption(views.md_escape(v))
+        st.markdown("**Every result**")
+        st.dataframe(views.results_frame(run), hide_index=True)
+        results = []
+    per_row = min(len(results), 3)
+    for start in range(0, len(results), 3):
+        for row, col in zip(results[start:start + 3], st.columns(per_row or 1), strict=False):
+            with col:
+                _result_column(row, run["reference"], 2 if per_row == 3 else 3)
+    if path is not None and any(r.get("segments") for r in results):
+        dec = views.decoded(f"stored:{path.name}", path.name, path.read_bytes)
+        if dec.envelope is not None:
+            with st.expander("Waveform and segments"):
+                st.plotly_chart(views.waveform_figure(dec.envelope, results), key="detail_wave",
+                                config={"displaylogo": False})
+    with st.expander("Settings, machine and stored summary"):
+        st.json({"settings": run["settings"], "machine": run["machine"], "summary": run.get("summary")},
+                expanded=False)
+    if st.session_state.get("confirm_delete") == run_id:
+        st.warning(f"Delete run #{run_id} and its {len(run['results'])} result(s)? This cannot be undone.")
+        a, b, _ = st.columns([1, 1, 6])
+        a.button("Yes, delete", type="primary", key="delete_yes", on_click=_delete, args=(run_id,))
+        b.button("Cancel", key="delete_no", on_click=lambda: st.session_state.pop("confirm_delete", None))
+    else:
+        st.button("Delete this run", key="delete", icon=":material/delete:",
+                  on_click=lambda: st.session_state.update(confirm_delete=run_id))
+
+
+st.title("History")
+st.caption("Every stored run, newest first. Filter them, open one to replay its audio and read its transcripts, "
+           "export what you filtered, or delete a run.")
+flash = st.session_state.pop("history_flash", None)
+if flash:
+    (st.success if flash[0] == "success" else st.error)(flash[1])
+
+if store.count_runs() == 0:
+    st.info("No runs yet. Run a comparison on the Compare page (or `lab transcribe FILE -m MODEL` on the command "
+            "line) and it appears here.", icon=":material/lightbulb:")
+    st.page_link("pages/compare.py", label="Go to Compare", icon=":material/compare_arrows:")
+else:
+    f, size = _filters()
+    total = store.count_runs(f)
+    pages = views.page_count(total, size)
+    if st.session_state.get("page", 1) > pages:
+        st.session_state["page"] = pages
+    if total == 0:
+        st.info("No runs match these filters. Clear a filter to see more.", icon=":material/filter_alt_off:")
+    else:
+        nav, info, csv_col, json_col = st.columns([1.2, 4, 1.2, 1.2], vertical_alignment="bottom")
+        page = nav.number_input("Page", min_value=1, max_value=pages, step=1, key="page")
+        offset = (page - 1) * size
+        runs = store.list_runs(size, offset, f)
+        info.caption(f"Runs {offset + 1:,}–{offset + len(runs):,} of {total:,} · page {page} of {pages:,}")
+        csv_col.download_button("CSV", data=lambda: views.export_csv(f), file_name="model-lab-runs.csv",
+                                mime="text/csv", on_click="ignore", icon=":material/download:", key="export_csv",
+                                help="All filtered runs, one row per model result")
+        json_col.download_button("JSON", data=lambda: views.export_json(f), file_name="model-lab-runs.json",
+                                 mime="application/json", on_click="ignore", icon=":material/download:",
+                                 key="export_json", help="All filtered runs with their results nested")
+        st.dataframe(views.runs_frame(runs), hide_index=True, key="runs_table", column_config={
+            "Audio (s)": st.column_config.NumberColumn(format="%.1f"),
+        })
+
+        requested = _requested_run()
+        ids = [r["run_id"] for r in runs]
+        if requested is not None and requested not in ids:
+            ids.insert(0, requested)
+        if st.session_state.get("open_run") != requested:
+            st.session_state["open_run"] = requested
+        labels = {r["run_id"]: f"#{r['run_id']} · {views.fmt_when(r['created_at'])} · {r['clip'] or '—'} · "
+                               f"{', '.join(r['models'])}" for r in runs}
+        st.selectbox("Open a run", ids, index=None, key="open_run", on_change=_on_pick,
+                     placeholder="Pick a run on this page", format_func=lambda i: labels.get(i, f"#{i}"))
+
+        st.subheader("Across the filtered runs")
+        left, right = st.columns(2)
+        lat = views.latency_stats(f)
+        with left:
+            if lat.empty:
+                st.caption("No latency figures in these runs yet.")
+            else:
+                st.plotly_chart(views.latency_figure(lat), key="latency_chart", config={"displaylogo": False})
+        wer = views.wer_over_time(f)
+        with right:
+            if wer.empty:
+                st.caption("No WER figures in these runs: WER needs runs with a reference transcript.")
+            else:
+                st.plotly_chart(views.wer_figure(wer), key="wer_chart", config={"displaylogo": False})
+
+        if requested is not None:
+            st.divider()
+            _detail(requested)
