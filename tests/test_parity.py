@@ -14,7 +14,7 @@ TRIO = ["faster-whisper:tiny.en", "openai-whisper:tiny.en", "transformers:whispe
 
 
 def test_parity_cli_three_runtimes_within_half_a_point(tmp_path: Path) -> None:
-    manifest = write_manifest(tmp_path / "m.csv", ["jfk.flac", "beckett.wav", "two_cities.wav"])
+    manifest = write_manifest(tmp_path / "m.csv", ["jfk.flac", "beckett.wav"])
     args = [sys.executable, "-m", "lab.cli", "parity", str(manifest), "--json"]
     for m in TRIO:
         args += ["-m", m]
@@ -22,7 +22,7 @@ def test_parity_cli_three_runtimes_within_half_a_point(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr[-2000:]
     out = json.loads(p.stdout)
     assert [m["model"] for m in out["models"]] == TRIO
-    assert all(m["errors"] == 0 and m["clips"] == 3 for m in out["models"])
+    assert all(m["errors"] == 0 and m["clips"] == 2 for m in out["models"])
     assert out["wer_spread_points"] <= 0.5, out["models"]
-    assert out["identical"] >= 2 and out["clips"] == 3  # measured: 3 of 3 after normalisation
+    assert out["identical"] == 2 and out["clips"] == 2  # measured: identical after normalisation
     assert all(m["rtfx"] > 0 for m in out["models"])
