@@ -10,6 +10,7 @@ from lab.audio import AudioClip
 from lab.engines.base import AsrOptions, BaseEngine, Segment, Transcription, Word
 
 FRAME_RATE = 100  # pocketsphinx reports segments in 10 ms frames
+PAUSE_S = 0.3  # a silence at least this long between words starts a new segment
 FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]", "[COUGH]", "[UH]", "[UM]"}
 
 
@@ -48,8 +49,18 @@ class PocketSphinxEngine(BaseEngine):
             if s.word not in FILLERS
         ]
         text = " ".join(w.word for w in words) if words else (hyp.hypstr if hyp else "")
-        segments = [Segment(words[0].start, words[-1].end, text)] if words else []
-        return Transcription(text=text, language="en", segments=segments, words=words, inference_s=elapsed)
+        return Transcription(text=text, language="en", segments=_segments(words), words=words, inference_s=elapsed)
+
+
+def _segments(words: list[Word], pause_s: float = PAUSE_S) -> list[Segment]:
+    """Phrases split at pauses, like Whisper's segments, so the waveform view can compare them."""
+    out: list[list[Word]] = []
+    for w in words:
+        if out and w.start - out[-1][-1].end < pause_s:
+            out[-1].append(w)
+        else:
+            out.append([w])
+    return [Segment(g[0].start, g[-1].end, " ".join(w.word for w in g)) for g in out]
 
 
 def _clean(word: str) -> str:
