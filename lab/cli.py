@@ -314,6 +314,7 @@ def regress(
     with bar:
         report = run_regress(cfg, progress=update)
     target = output or cfg.report_path or Path(f"regress-report-{report['report_id']}.json")
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=2, default=str))
     if as_json:
         _echo_json(report)
