@@ -173,7 +173,8 @@ def doctor() -> None:
     typer.echo("engines:")
     for a in all_availability():
         mark = "ok " if a.available else "-- "
-        typer.echo(f"  {mark}{a.model:36} {(a.source + ': ' + (a.path or '')) if a.available else a.hint}")
+        detail = f" ({a.hint})" if a.available and a.hint else ""
+        typer.echo(f"  {mark}{a.model:36} {(a.source + ': ' + (a.path or '') + detail) if a.available else a.hint}")
 
 
 def _progress(label: str):  # noqa: ANN202 - returns a progress callback and its context
