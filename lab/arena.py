@@ -101,18 +101,22 @@ def _fit(models: list[str], games: list[tuple[int, int, float]], iters: int = 30
     model has won (or lost) every game so far.
     """
     n = len(models)
+    g = np.asarray(games, dtype=float).reshape(-1, 3)
+    i, j, s = g[:, 0].astype(int), g[:, 1].astype(int), g[:, 2]
     wins = np.full(n, 0.5)
+    np.add.at(wins, i, s)
+    np.add.at(wins, j, 1 - s)
     pairs = np.zeros((n, n))
-    for i, j, s in games:
-        wins[i] += s
-        wins[j] += 1 - s
-        pairs[i, j] += 1
-        pairs[j, i] += 1
+    np.add.at(pairs, (i, j), 1)
+    np.add.at(pairs, (j, i), 1)
     p = np.ones(n)
     for _ in range(iters):
         denom = (pairs / (p[:, None] + p[None, :])).sum(1) + 1 / (p + 1.0)
-        p = wins / denom
-        p /= np.exp(np.mean(np.log(p)))
+        new = wins / denom
+        new /= np.exp(np.mean(np.log(new)))
+        if np.max(np.abs(new - p) / p) < 1e-7:  # converged: further sweeps change nothing shown
+            return new
+        p = new
     return p
 
 

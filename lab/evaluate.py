@@ -143,27 +143,33 @@ def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: A
     if not clips:
         raise LabError(f"{ds.path}: no usable clips in the manifest.")
     run_id = _start(ds, model_ids, options, kind, device, compute_type) if store_run else None
-    clip_ids = {row.file: store.save_clip(clip) for row, clip in clips} if store_run else {}
-    results: dict[str, list[ModelResult]] = {m: [] for m in model_ids}
-    total, done = len(model_ids) * len(clips), 0
-    for model_id in model_ids:
-        for row, clip in clips:
-            if progress:
-                progress(done, total, f"{model_id} · {row.name}")
-            opts = replace(options, language=options.language or row.single_language)
-            r = transcribe_one(clip, model_id, row.reference, opts, cache, device, compute_type)
-            results[model_id].append(r)
-            if run_id is not None:
-                store.add_result(run_id, {**r.row(), "clip_id": clip_ids[row.file]})
-            done += 1
-    if progress:
-        progress(total, total, "done")
-    report = summarize(ds, clips, results, notes)
-    report.run_id = run_id
-    if run_id is not None:
-        errors = sum(m.errors for m in report.models)
-        store.finish_run(run_id, "done" if not errors else "partial", summary=report.to_json(per_clip=False))
-    return report
+    finished = False
+    try:
+        clip_ids = {row.file: store.save_clip(clip) for row, clip in clips} if store_run else {}
+        results: dict[str, list[ModelResult]] = {m: [] for m in model_ids}
+        total, done = len(model_ids) * len(clips), 0
+        for model_id in model_ids:
+            for row, clip in clips:
+                if progress:
+                    progress(done, total, f"{model_id} · {row.name}")
+                opts = replace(options, language=options.language or row.single_language)
+                r = transcribe_one(clip, model_id, row.reference, opts, cache, device, compute_type)
+                results[model_id].append(r)
+                if run_id is not None:
+                    store.add_result(run_id, {**r.row(), "clip_id": clip_ids[row.file]})
+                done += 1
+        if progress:
+            progress(total, total, "done")
+        report = summarize(ds, clips, results, notes)
+        report.run_id = run_id
+        if run_id is not None:
+            errors = sum(m.errors for m in report.models)
+            store.finish_run(run_id, "done" if not errors else "partial", summary=report.to_json(per_clip=False))
+        finished = True
+        return report
+    finally:
+        if run_id is not None and not finished:  # interrupted (Ctrl-C, a stopped page): not left "running"
+            store.finish_run(run_id, "partial")
 
 
 def _start(ds: Dataset, model_ids: Sequence[str], options: AsrOptions, kind: str, device: str | None,

@@ -141,16 +141,21 @@ def synthesize_run(text: str, model_ids: list[str], voice: str | None = None, vo
         settings = {"models": model_ids, "voice": voice, "voices": voices_by_model, "asr_model": asr_model,
                     "text": text}
         run_id = store.start_run("tts", settings, fingerprint(default_threads()), reference=text)
-    failed = 0
-    for m in model_ids:
-        v = (voices_by_model or {}).get(m, voice)
-        r = synthesize_one(text, m, v, cache, asr_model)
+    failed = done = 0
+    try:
+        for m in model_ids:
+            v = (voices_by_model or {}).get(m, voice)
+            r = synthesize_one(text, m, v, cache, asr_model)
+            if run_id is not None:
+                _store(run_id, text, r)
+            failed += r.error is not None
+            done += 1
+            yield run_id, r
+    finally:  # also when the caller stops reading early: the run is never left "running"
         if run_id is not None:
-            _store(run_id, text, r)
-        failed += r.error is not None
-        yield run_id, r
-    if run_id is not None:
-        store.finish_run(run_id, "failed" if failed == len(model_ids) else "partial" if failed else "done")
+            complete = done == len(model_ids)
+            store.finish_run(run_id, "failed" if failed == done and done else
+                             "partial" if failed or not complete else "done")
 
 
 def _store(run_id: int, text: str, r: TtsResult) -> None:
