@@ -62,3 +62,22 @@ def test_warm_up_is_reported_apart_from_latency(fakes: list[str], jfk: Path) -> 
     second = compare(clip, ["fake:ok"], cache=cache, store_run=False).results[0]
     assert first.warmup_s is not None and not first.cached
     assert second.warmup_s is None and second.cached and second.load_s == first.load_s
+
+
+def test_an_interrupted_evaluation_is_stored_as_partial(fakes: list[str], tmp_path: Path) -> None:
+    from lab.evaluate import evaluate
+    from tests.conftest import write_manifest
+
+    class Stop(Exception):
+        pass
+
+    def progress(done: int, total: int, what: str) -> None:
+        if done == 1:
+            raise Stop  # what a stopped dashboard page or Ctrl-C does mid-run
+
+    manifest = write_manifest(tmp_path / "m.csv", ["jfk.flac", "beckett.wav"])
+    with pytest.raises(Stop):
+        evaluate(manifest, ["fake:ok"], cache=ModelCache(), progress=progress)
+    newest = list_runs(limit=1)[0]
+    assert newest["kind"] == "eval" and newest["status"] == "partial"
+    assert len(get_run(newest["run_id"])["results"]) == 1  # the finished clip was kept
