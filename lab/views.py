@@ -1203,3 +1203,21 @@ def leaderboard(task: str, min_votes: int, stamp: tuple[str, int, int | None]) -
     from lab.arena import leaderboard as fit
 
     return fit(task, min_votes)
+
+
+def render_card_body(card: CardView, per_row: int = 3) -> None:
+    """One model's result inside a card: error, or transcript, metrics, flags and word diff.
+
+    Shared by Compare and History so a result looks the same live and replayed."""
+    if card.error:
+        st.error(card.error, icon=":material/error:")
+        return
+    st.html(transcript_html(card.text))
+    for start in range(0, len(card.metrics), per_row):
+        for m, column in zip(card.metrics[start:start + per_row], st.columns(per_row), strict=False):
+            column.metric(m.label, m.value, help=m.help)
+    if card.flags:
+        st.markdown(" ".join(f":orange-badge[{md_escape(f)}]" for f in card.flags))
+    if card.diff_html:
+        st.caption("Word diff against the reference" + (f" — {card.diff_summary}" if card.diff_summary else ""))
+        st.html(card.diff_html + diff_legend_html())

@@ -112,18 +112,7 @@ def _card_shells(models: list[str], states: dict[str, str]) -> dict[str, DeltaGe
 def _fill_card(hole: DeltaGenerator, card: views.CardView, per_row: int = 3) -> None:
     """per_row: metrics side by side (two when three cards share a row, so the figures are not cut off)."""
     with hole.container():
-        if card.error:
-            st.error(card.error, icon=":material/error:")
-            return
-        st.html(views.transcript_html(card.text))
-        for start in range(0, len(card.metrics), per_row):
-            for m, col in zip(card.metrics[start:start + per_row], st.columns(per_row), strict=False):
-                col.metric(m.label, m.value, help=m.help)
-        if card.flags:
-            st.markdown(" ".join(f":orange-badge[{views.md_escape(f)}]" for f in card.flags))
-        if card.diff_html:
-            st.caption("Word diff against the reference" + (f" — {card.diff_summary}" if card.diff_summary else ""))
-            st.html(card.diff_html + views.diff_legend_html())
+        views.render_card_body(card, per_row)
 
 
 def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> dict:

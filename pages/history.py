@@ -66,18 +66,7 @@ def _result_column(row: dict[str, Any], reference: str | None, per_row: int) -> 
     with st.container(border=True, key=f"detail-{views.slug(card.model)}"):
         st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
         st.markdown(f"**{views.md_escape(card.title)}**  \n`{card.model}`")
-        if card.error:
-            st.error(card.error, icon=":material/error:")
-            return
-        st.html(views.transcript_html(card.text))
-        for start in range(0, len(card.metrics), per_row):
-            for m, col in zip(card.metrics[start:start + per_row], st.columns(per_row), strict=False):
-                col.metric(m.label, m.value, help=m.help)
-        if card.flags:
-            st.markdown(" ".join(f":orange-badge[{views.md_escape(f)}]" for f in card.flags))
-        if card.diff_html:
-            st.caption("Word diff against the reference" + (f" — {card.diff_summary}" if card.diff_summary else ""))
-            st.html(card.diff_html + views.diff_legend_html())
+        views.render_card_body(card, per_row)
 
 
 def _detail(run_id: int) -> None:
