@@ -9,7 +9,7 @@ from lab import store
 from lab.audio import AudioClip, from_array
 from lab.catalog import get_spec, models_for
 from lab.engines.base import ChatReply, ChatTurn
-from lab.errors import LabError
+from lab.errors import LabError, failure_message
 from lab.loading import ModelCache, default_cache, default_threads
 from lab.machine import fingerprint
 
@@ -58,10 +58,8 @@ class Conversation:
             start = time.perf_counter()
             ex.reply = engine.chat(self.turns(), **generation)
             ex.latency_s = time.perf_counter() - start
-        except LabError as e:
-            ex.error = str(e)
-        except Exception as e:  # the engine's own crash: keep the conversation, report the turn
-            ex.error = f"{self.model}: {type(e).__name__}: {e}"
+        except Exception as e:  # the engine's own crash or OOM: keep the conversation, report the turn
+            ex.error = failure_message(self.model, e, "chatting")
         return ex
 
     def save(self) -> int:

@@ -27,3 +27,18 @@ class EngineError(LabError):
 
 class TransitionError(LabError):
     """A lifecycle transition refused by a rule; the message names the rule."""
+
+
+def failure_message(model_id: str, e: BaseException, while_: str = "") -> str:
+    """One line for a model's own failure (load, run, synthesis, chat), never a traceback.
+
+    Lab errors already say what to do; out-of-memory (Python's MemoryError or a runtime's
+    "CUDA out of memory") is named as such so users know to free memory or pick a smaller model.
+    """
+    if isinstance(e, LabError):
+        return str(e)
+    detail = str(e).strip()
+    if isinstance(e, MemoryError) or "out of memory" in detail.lower():
+        where = f" while {while_}" if while_ else ""
+        return f"{model_id}: out of memory{where}" + (f": {detail}" if detail else ".")
+    return f"{model_id}: {type(e).__name__}: {detail}" if detail else f"{model_id}: {type(e).__name__}"

@@ -15,7 +15,7 @@ from lab import store
 from lab.audio import AudioClip
 from lab.catalog import get_spec
 from lab.engines.base import AsrOptions, Segment, Transcription, Word
-from lab.errors import LabError
+from lab.errors import LabError, failure_message
 from lab.flags import flags_for
 from lab.loading import ModelCache, default_cache, default_threads
 from lab.machine import fingerprint
@@ -91,15 +91,8 @@ def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
         start = time.perf_counter()
         t = engine.transcribe(clip, options)
         result.latency_s = time.perf_counter() - start
-    except MemoryError:
-        result.error = f"{model_id}: out of memory while transcribing on {engine.config.device}."
-        return result
-    except LabError as e:
-        result.error = str(e)
-        return result
-    except Exception as e:  # the engine's own crash: report it as this model's result
-        kind = "out of memory" if "out of memory" in str(e).lower() else type(e).__name__
-        result.error = f"{model_id}: {kind}: {e}".strip()
+    except Exception as e:  # the engine's own crash or OOM: this model's result, the others carry on
+        result.error = failure_message(model_id, e, f"transcribing on {engine.config.device}")
         return result
     return _fill(result, t, clip, reference)
 

@@ -15,7 +15,7 @@ from lab import store
 from lab.audio import from_array, to_wav_bytes
 from lab.catalog import get_spec
 from lab.engines.base import AsrOptions
-from lab.errors import EngineError, LabError
+from lab.errors import LabError, failure_message
 from lab.loading import ModelCache, default_cache, default_threads
 from lab.machine import fingerprint
 from lab.runner import transcribe_one
@@ -107,11 +107,8 @@ def synthesize_one(text: str, model_id: str, voice: str | None = None, cache: Mo
         start = time.perf_counter()
         out = loaded.engine.synthesize(text, voice)
         wall = time.perf_counter() - start
-    except (LabError, EngineError) as e:
-        result.error = str(e)
-        return result
-    except Exception as e:  # the engine's own crash
-        result.error = f"{model_id}: {type(e).__name__}: {e}"
+    except Exception as e:  # the engine's own crash or OOM, or a LabError saying what to fix
+        result.error = failure_message(model_id, e, "synthesizing")
         return result
     result.samples, result.sample_rate = out.samples.astype(np.float32), out.sample_rate
     result.latency_s, result.first_audio_s, result.flags = out.inference_s or wall, out.first_audio_s, list(out.flags)

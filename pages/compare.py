@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from lab import store, views
 from lab.audio import AudioClip
-from lab.errors import LabError
+from lab.errors import LabError, failure_message
 from lab.runner import Comparison, ModelResult
 
 SOURCES = ("Upload a file", "Record", "Sample clip")
@@ -123,7 +123,7 @@ def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> dict:
         try:
             box["r"] = comp.run_model(model)
         except Exception as e:  # e.g. the database refused the write: this card's error, not the page's
-            box["r"] = ModelResult(model, error=f"{model}: {type(e).__name__}: {e}")
+            box["r"] = ModelResult(model, error=failure_message(model, e))
 
     worker = threading.Thread(target=work, name=f"lab-run-{model}", daemon=True)
     start = time.perf_counter()
