@@ -103,12 +103,18 @@ def from_array(samples: np.ndarray, sample_rate: int, name: str = "array") -> Au
     if x.ndim > 1:
         x = x.mean(axis=0)
     data = to_wav_bytes(x, sample_rate)  # kept at the original rate, for listening
-    if sample_rate != SAMPLE_RATE:
-        import torch
-        import torchaudio.functional as F
-
-        x = F.resample(torch.from_numpy(x), sample_rate, SAMPLE_RATE).numpy()
+    x = resample(x, sample_rate, SAMPLE_RATE)
     return AudioClip(x, SAMPLE_RATE, name, hashlib.sha256(data).hexdigest(), channels, sample_rate, "wav", data)
+
+
+def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
+    """Band-limited resampling (torchaudio's windowed sinc); a no-op when the rates match."""
+    if src == dst:
+        return x
+    import torch
+    import torchaudio.functional as F
+
+    return F.resample(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), src, dst).numpy()
 
 
 def to_wav_bytes(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.audio import SAMPLE_RATE, to_wav_bytes
+from lab.audio import SAMPLE_RATE, resample, to_wav_bytes
 from lab.errors import LabError
 from lab.evaluate import Dataset, EvalReport, Progress, decode_dataset, evaluate, load_dataset
 from lab.loading import ModelCache
@@ -55,17 +55,10 @@ def _babble(snr: float) -> Perturb:
     return f
 
 
-def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    import torch
-    import torchaudio.functional as F
-
-    return F.resample(torch.from_numpy(np.ascontiguousarray(x)), src, dst).numpy()
-
-
 def _speed(factor: float) -> Perturb:
     def f(x: np.ndarray, _rng: np.random.Generator, _pool: list[np.ndarray]) -> np.ndarray:
         # play the samples back `factor` times faster: treat them as recorded at rate*factor
-        return _resample(x, int(SAMPLE_RATE * factor), SAMPLE_RATE)
+        return resample(x, int(SAMPLE_RATE * factor), SAMPLE_RATE)
 
     return f
 
@@ -74,10 +67,10 @@ def _telephone(x: np.ndarray, _rng: np.random.Generator, _pool: list[np.ndarray]
     import torch
     import torchaudio.functional as F
 
-    narrow = _resample(x, SAMPLE_RATE, 8000)  # the 8 kHz resampler's low-pass keeps < 4 kHz
+    narrow = resample(x, SAMPLE_RATE, 8000)  # the 8 kHz resampler's low-pass keeps < 4 kHz
     narrow = F.highpass_biquad(torch.from_numpy(narrow), 8000, 300.0)
     narrow = F.lowpass_biquad(narrow, 8000, 3400.0).numpy()
-    return _resample(narrow, 8000, SAMPLE_RATE)
+    return resample(narrow, 8000, SAMPLE_RATE)
 
 
 def _clipping(x: np.ndarray, _rng: np.random.Generator, _pool: list[np.ndarray]) -> np.ndarray:
