@@ -10,8 +10,7 @@ from lab.audio import AudioClip, from_array
 from lab.catalog import get_spec, models_for
 from lab.engines.base import ChatReply, ChatTurn
 from lab.errors import LabError, failure_message
-from lab.loading import ModelCache, default_cache, default_threads
-from lab.machine import fingerprint
+from lab.loading import ModelCache, default_cache
 
 
 def chat_models() -> list[str]:
@@ -64,8 +63,7 @@ class Conversation:
 
     def save(self) -> int:
         """Store the conversation as a run of kind 'chat': one result per exchange, audio kept."""
-        run_id = store.start_run("chat", {"models": [self.model], "turns": len(self.exchanges)},
-                                 fingerprint(default_threads()))
+        run_id = store.start_run("chat", {"models": [self.model], "turns": len(self.exchanges)})
         for i, ex in enumerate(self.exchanges):
             clip_id = None
             if ex.reply is not None and ex.reply.samples.size:

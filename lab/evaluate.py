@@ -19,8 +19,7 @@ from lab.audio import AudioClip, load_audio
 from lab.catalog import get_spec
 from lab.engines.base import AsrOptions
 from lab.errors import AudioError, LabError
-from lab.loading import ModelCache, default_cache, default_threads
-from lab.machine import fingerprint
+from lab.loading import ModelCache, default_cache
 from lab.metrics import bootstrap_wer_ci, corpus_score, paired_wer_diff, percentiles
 from lab.runner import ModelResult, transcribe_one
 
@@ -177,7 +176,7 @@ def _start(ds: Dataset, model_ids: Sequence[str], options: AsrOptions, kind: str
     settings = {"dataset": str(ds.path), "dataset_sha256": ds.sha256, "models": list(model_ids),
                 "options": asdict(options), "clips": len(ds.rows), "sequential": True, "device": device,
                 "compute_type": compute_type}
-    return store.start_run(kind, settings, fingerprint(default_threads()), note=ds.path.name)
+    return store.start_run(kind, settings, note=ds.path.name)
 
 
 def summarize(ds: Dataset, clips: list[tuple[DatasetRow, AudioClip]], results: dict[str, list[ModelResult]],

@@ -17,8 +17,7 @@ from lab.catalog import get_spec
 from lab.engines.base import AsrOptions, Segment, Transcription, Word
 from lab.errors import LabError, failure_message
 from lab.flags import flags_for
-from lab.loading import ModelCache, default_cache, default_threads
-from lab.machine import fingerprint
+from lab.loading import ModelCache, default_cache
 from lab.metrics import Score, rtfx, score
 
 WARMUP_S = 2.0  # length of the warm-up slice run once after a fresh load, excluded from latency
@@ -136,7 +135,7 @@ class Comparison:
             settings = {"models": self.model_ids, "options": asdict(self.options), "device": device,
                         "compute_type": compute_type, "sequential": True}
             clip_id = store.save_clip(clip)
-            self.run_id = store.start_run(kind, settings, fingerprint(default_threads()), clip_id, reference)
+            self.run_id = store.start_run(kind, settings, clip_id=clip_id, reference=reference)
 
     def run_model(self, model_id: str) -> ModelResult:
         result = transcribe_one(self.clip, model_id, self.reference, self.options, self.cache,

@@ -13,8 +13,7 @@ from lab.audio import AudioClip
 from lab.catalog import get_spec
 from lab.engines.base import AsrOptions
 from lab.errors import LabError
-from lab.loading import ModelCache, default_cache, default_threads
-from lab.machine import fingerprint
+from lab.loading import ModelCache, default_cache
 from lab.metrics import percentiles
 from lab.runner import transcribe_one
 
@@ -86,7 +85,7 @@ def stability(clip: AudioClip, model_id: str, runs: int, options: AsrOptions | N
 def _store(clip: AudioClip, model_id: str, options: AsrOptions, report: StabilityReport, first) -> int:  # noqa: ANN001
     clip_id = store.save_clip(clip)
     settings = {"models": [model_id], "runs": report.runs, "options": asdict(options)}
-    run_id = store.start_run("stability", settings, fingerprint(default_threads()), clip_id)
+    run_id = store.start_run("stability", settings, clip_id=clip_id)
     row = first.row()
     row.update(latency_s=report.p50_s, rtfx=clip.duration_s / report.p50_s if report.p50_s else None)
     row["extra"] = {**row["extra"], "stability": {k: v for k, v in report.to_json().items() if k != "run_id"}}

@@ -64,8 +64,16 @@ def clip_audio_path(clip_id: int) -> Path | None:
     return path if path.exists() else None
 
 
-def start_run(kind: str, settings: dict, machine: dict, clip_id: int | None = None,
+def start_run(kind: str, settings: dict, machine: dict | None = None, clip_id: int | None = None,
               reference: str | None = None, note: str | None = None) -> int:
+    """Create the run row before any work, so nothing done afterwards can be lost.
+
+    `machine` defaults to this machine's fingerprint (hardware, library versions, threads)."""
+    if machine is None:
+        from lab.loading import default_threads  # imports the engine registry: only when needed
+        from lab.machine import fingerprint
+
+        machine = fingerprint(default_threads())
     with session() as s:
         run = Run(kind=kind, settings=settings, machine=machine, clip_id=clip_id, reference=reference, note=note)
         s.add(run)

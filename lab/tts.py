@@ -16,8 +16,7 @@ from lab.audio import from_array, to_wav_bytes
 from lab.catalog import get_spec
 from lab.engines.base import AsrOptions
 from lab.errors import LabError, failure_message
-from lab.loading import ModelCache, default_cache, default_threads
-from lab.machine import fingerprint
+from lab.loading import ModelCache, default_cache
 from lab.runner import transcribe_one
 
 MAX_TEXT_CHARS = 1000
@@ -137,7 +136,7 @@ def synthesize_run(text: str, model_ids: list[str], voice: str | None = None, vo
     if store_run:
         settings = {"models": model_ids, "voice": voice, "voices": voices_by_model, "asr_model": asr_model,
                     "text": text}
-        run_id = store.start_run("tts", settings, fingerprint(default_threads()), reference=text)
+        run_id = store.start_run("tts", settings, reference=text)
     failed = done = 0
     try:
         for m in model_ids:
