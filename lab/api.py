@@ -33,17 +33,9 @@ def health() -> dict:
 
 @app.get("/models")
 def models() -> list[dict]:
-    from lab.catalog import catalog
-    from lab.engines import availability
-    from lab.store import model_states
+    from lab.lifecycle import models_overview
 
-    states = model_states()
-    out = []
-    for spec in catalog().values():
-        a = availability(spec.id)
-        out.append({"id": spec.id, "runtime": spec.runtime, "tasks": list(spec.tasks), "state": states.get(spec.id),
-                    "available": a.available, "source": a.source, "hint": None if a.available else a.hint})
-    return out
+    return models_overview()
 
 
 @app.post("/transcribe")

@@ -53,17 +53,9 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
 @app.command()
 def models(as_json: JsonOpt = False) -> None:
     """List catalog models: id, runtime, tasks, lifecycle state and whether they can run here."""
-    from lab.catalog import catalog
-    from lab.engines import availability
-    from lab.store import model_states
+    from lab.lifecycle import models_overview
 
-    states = model_states()
-    out = []
-    for spec in catalog().values():
-        a = availability(spec.id)
-        out.append({"id": spec.id, "runtime": spec.runtime, "tasks": list(spec.tasks),
-                    "state": states.get(spec.id, spec.default_state), "available": a.available,
-                    "source": a.source, "path": a.path, "hint": None if a.available else a.hint})
+    out = models_overview()
     if as_json:
         _echo_json(out)
         return
@@ -430,7 +422,7 @@ def voices_cmd(as_json: JsonOpt = False) -> None:
     for spec in models_for("tts"):
         a = availability(spec.id)
         try:
-            vs = voices(spec.id) if a.available else voices_declared(spec)
+            vs = voices(spec.id, load=a.available)
         except LabError:
             vs = []
         out.append({"model": spec.id, "available": a.available, "voices": vs, "hint": None if a.available else a.hint})
@@ -439,16 +431,6 @@ def voices_cmd(as_json: JsonOpt = False) -> None:
         return
     _table([[m["model"], "yes" if m["available"] else "no", ", ".join(m["voices"]) or "-", m["hint"] or ""]
             for m in out], ["MODEL", "AVAILABLE", "VOICES", "HOW TO GET IT"])
-
-
-def voices_declared(spec) -> list[str]:  # noqa: ANN001
-    """Voices an engine declares without loading (works even when its weights are missing)."""
-    from lab.engines import engine_class
-
-    try:
-        return list(getattr(engine_class(spec), "VOICES", ()) or ())
-    except LabError:
-        return []
 
 
 @app.command()

@@ -17,7 +17,7 @@ from db.models import ModelRecord, RegressionReport, Result, Run, Transition, ut
 from db.session import session
 from lab.catalog import STATES, ModelSpec, catalog, get_spec
 from lab.errors import TransitionError
-from lab.store import ensure_models
+from lab.store import ensure_models, model_states
 
 # Allowed moves, one step at a time (no skipping experimental → production).
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -87,6 +87,21 @@ RULES: list[Rule] = [
     Rule("needs-evaluation", _rule_needs_eval),
     Rule("needs-passing-regression", _rule_needs_passing_regression),
 ]
+
+
+def models_overview() -> list[dict]:
+    """Every catalog model with its lifecycle state and whether (and from where) it can run here:
+    what `lab models` prints and `GET /models` returns."""
+    from lab.engines import availability
+
+    states = model_states()
+    out = []
+    for spec in catalog().values():
+        a = availability(spec.id)
+        out.append({"id": spec.id, "runtime": spec.runtime, "tasks": list(spec.tasks),
+                    "state": states.get(spec.id, spec.default_state), "available": a.available,
+                    "source": a.source, "path": a.path, "hint": None if a.available else a.hint})
+    return out
 
 
 def state_of(model_id: str) -> str:

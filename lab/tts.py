@@ -67,8 +67,9 @@ def check_text(text: str) -> str:
     return text
 
 
-def voices(model_id: str, cache: ModelCache | None = None) -> list[str]:
-    """A TTS model's voices: from the engine class when it declares them (no load), else from the loaded model."""
+def voices(model_id: str, cache: ModelCache | None = None, load: bool = True) -> list[str]:
+    """A TTS model's voices: from the engine class when it declares them (no load, so this works
+    even without weights), else from the loaded model — or [] when `load` is False."""
     from lab.engines import engine_class
 
     spec = get_spec(model_id)
@@ -77,7 +78,7 @@ def voices(model_id: str, cache: ModelCache | None = None) -> list[str]:
     declared = getattr(engine_class(spec), "VOICES", None)
     if declared:
         return list(declared)
-    return list((cache or default_cache()).acquire(model_id).engine.voices())
+    return list((cache or default_cache()).acquire(model_id).engine.voices()) if load else []
 
 
 def check_voice(model_id: str, voice: str | None, cache: ModelCache | None = None) -> None:
