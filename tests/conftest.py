@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,12 @@ def _isolated_lab(tmp_path_factory: pytest.TempPathFactory) -> None:
     from db.session import reset_engines
 
     reset_engines()
+
+
+def run_lab(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """The `lab` CLI in a subprocess, as a user runs it (exit code, stdout, stderr), with extra env."""
+    return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def shared(name: str) -> Path:

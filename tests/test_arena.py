@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 import wave
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from db.models import Vote
 from db.session import session
 from lab import arena
 from lab.errors import LabError
+from tests.conftest import run_lab as lab
 
 
 def test_trial_is_blind_until_voted_and_needs_both_played(fresh_db: str) -> None:
@@ -84,19 +82,14 @@ def tiny_lfm_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def lab(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env})
-
-
 def test_synthesize_cli_with_lfm_from_lab_weights_dir(tiny_lfm_weights: Path, tmp_path: Path) -> None:
     env = {"LAB_WEIGHTS_DIR": str(tiny_lfm_weights)}
-    models = json.loads(lab("models", "--json", **env).stdout)
+    models = json.loads(lab("models", "--json", env=env).stdout)
     lfm = next(m for m in models if m["id"] == "lfm2.5-audio:1.5b")
     assert lfm["available"] and lfm["source"] == "LAB_WEIGHTS_DIR"
     out = tmp_path / "hello.wav"
     p = lab("synthesize", "Hello there.", "-m", "lfm2.5-audio:1.5b", "--voice", "uk_male", "-o", str(out), "--json",
-            **env)
+            env=env)
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert {"run_id", "model", "voice", "path", "duration_s", "latency_s", "rtf"} <= set(r)
@@ -105,13 +98,13 @@ def test_synthesize_cli_with_lfm_from_lab_weights_dir(tiny_lfm_weights: Path, tm
         assert w.getframerate() == 24_000 and w.getnframes() / 24_000 == pytest.approx(r["duration_s"], abs=1e-3)
     history = json.loads(lab("history", "--limit", "1", "--json").stdout)[0]
     assert history["run_id"] == r["run_id"] and history["kind"] == "tts"
-    bad_voice = lab("synthesize", "Hi.", "-m", "lfm2.5-audio:1.5b", "--voice", "martian", "-o", str(out), **env)
+    bad_voice = lab("synthesize", "Hi.", "-m", "lfm2.5-audio:1.5b", "--voice", "martian", "-o", str(out), env=env)
     assert bad_voice.returncode == 2 and "unknown voice 'martian'" in bad_voice.stderr
-    too_long = lab("synthesize", "word " * 300, "-m", "lfm2.5-audio:1.5b", "-o", str(out), **env)
+    too_long = lab("synthesize", "word " * 300, "-m", "lfm2.5-audio:1.5b", "-o", str(out), env=env)
     assert too_long.returncode == 2 and "too long" in too_long.stderr
-    empty = lab("synthesize", "  ", "-m", "lfm2.5-audio:1.5b", "-o", str(out), **env)
+    empty = lab("synthesize", "  ", "-m", "lfm2.5-audio:1.5b", "-o", str(out), env=env)
     assert empty.returncode == 2 and "empty" in empty.stderr
-    not_tts = lab("synthesize", "Hi.", "-m", "faster-whisper:tiny.en", "-o", str(out), **env)
+    not_tts = lab("synthesize", "Hi.", "-m", "faster-whisper:tiny.en", "-o", str(out), env=env)
     assert not_tts.returncode == 2 and "not a TTS model" in not_tts.stderr
 
 

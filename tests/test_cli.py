@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +11,7 @@ import pytest
 
 from lab.audio import SAMPLE_RATE, to_wav_bytes
 from tests.conftest import JFK_REF
-
-LAB = [sys.executable, "-m", "lab.cli"]
-
-
-def lab(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*LAB, *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+from tests.conftest import run_lab as lab
 
 
 def assert_clean_error(p: subprocess.CompletedProcess, code: int, words: str) -> None:

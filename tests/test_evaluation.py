@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,16 +13,10 @@ from lab.errors import TransitionError
 from lab.evaluate import evaluate, load_dataset
 from lab.regress import alerts, load_config, regress, set_baseline
 from lab.stability import stability
+from tests.conftest import run_lab as lab
 from tests.conftest import shared, write_manifest
 
 TINY, SPHINX = "faster-whisper:tiny.en", "pocketsphinx:en-us"
-
-
-def lab(*args: str) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ))
 
 
 def test_eval_over_shared_audio_ci_and_paired_comparison_agree() -> None:

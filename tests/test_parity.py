@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import write_manifest
+from tests.conftest import run_lab, write_manifest
 
 TRIO = ["faster-whisper:tiny.en", "openai-whisper:tiny.en", "transformers:whisper-tiny.en"]
 
 
 def test_parity_cli_three_runtimes_within_half_a_point(tmp_path: Path) -> None:
     manifest = write_manifest(tmp_path / "m.csv", ["jfk.flac", "beckett.wav"])
-    args = [sys.executable, "-m", "lab.cli", "parity", str(manifest), "--json"]
+    args = ["parity", str(manifest), "--json"]
     for m in TRIO:
         args += ["-m", m]
-    p = subprocess.run(args, capture_output=True, text=True, timeout=900, env=dict(os.environ))
+    p = run_lab(*args, timeout=900)
     assert p.returncode == 0, p.stderr[-2000:]
     out = json.loads(p.stdout)
     assert [m["model"] for m in out["models"]] == TRIO
