@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import plotly.graph_objects as go
 
+from lab.charts import accuracy_speed_figure
 from lab.store import get_run
 
 CSS = """
@@ -67,14 +68,8 @@ def _charts(models: list[dict]) -> list[go.Figure]:
     wer.update_layout(title="WER per model (%, 95% CI where evaluated)", yaxis_title="WER %", height=360)
     lat = go.Figure(go.Bar(x=names, y=[m["latency_p50_s"] or 0 for m in models], name="p50"))
     lat.update_layout(title="Latency per model (p50, s)", yaxis_title="seconds", height=360)
-    figs = [wer, lat]
-    if any(m.get("rtfx") for m in models):
-        sc = go.Figure(go.Scatter(x=[m.get("rtfx") or 0 for m in models], y=[(m["wer"] or 0) * 100 for m in models],
-                                  text=names, mode="markers+text", textposition="top center"))
-        sc.update_layout(title="Accuracy vs speed", xaxis_title="RTFx (higher is faster)",
-                         yaxis_title="WER % (lower is better)", height=400)
-        figs.append(sc)
-    return figs
+    scatter = accuracy_speed_figure({"models": models})  # the same chart as the Benchmarks page
+    return [wer, lat] + ([scatter] if scatter else [])
 
 
 def run_report_html(run_id: int) -> str:

@@ -40,6 +40,7 @@ from lab import audio
 from lab.arena import BlindTrial, Rating
 from lab.audio import AudioClip
 from lab.catalog import STATES, catalog, get_spec
+from lab.charts import PALETTE, accuracy_speed_figure, model_color  # noqa: F401 - re-exported for pages
 from lab.chat import Exchange
 from lab.engines import Availability, all_availability
 from lab.engines.base import ChatReply
@@ -58,9 +59,6 @@ MIME = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "a
         "opus": "audio/ogg", "m4a": "audio/mp4", "mp4": "audio/mp4", "aac": "audio/aac", "webm": "audio/webm",
         "weba": "audio/webm"}
 
-# One colour per model everywhere (cards, waveform lanes, charts): assigned by catalog order.
-PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B", "#9D755D",
-           "#C2417F", "#BAB0AC")
 STATE_STYLE: dict[str, tuple[str, str]] = {  # state → (st.badge colour, icon)
     "experimental": ("violet", ":material/science:"),
     "candidate": ("orange", ":material/flag:"),
@@ -117,12 +115,6 @@ def fmt_bytes(n: int | float | None) -> str:
 def slug(text: str) -> str:
     """A CSS-safe key for element containers (Streamlit turns keys into class names)."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", text)
-
-
-def model_color(model_id: str) -> str:
-    ids = list(catalog())
-    i = ids.index(model_id) if model_id in ids else sum(map(ord, model_id))
-    return PALETTE[i % len(PALETTE)]
 
 
 def display_name(model_id: str) -> str:
@@ -720,33 +712,6 @@ def dataset_caption(ds: Dataset) -> str:
     missing = sum(1 for r in ds.rows if not r.file.is_file())
     text = f"{_plural(len(ds.rows), 'clip')}, {scored} with a reference (only those are scored for WER)"
     return text + (f" · {missing} file(s) not found, they will be skipped" if missing else "")
-
-
-def accuracy_speed_figure(summary: Mapping[str, Any] | None) -> go.Figure | None:
-    """Each model as a point: x RTFx (higher is faster), y corpus WER with its 95% CI as error bars.
-    None when no model has both figures (e.g. every clip failed or nothing had a reference)."""
-    models = [m for m in (summary or {}).get("models") or [] if m.get("wer") is not None and m.get("rtfx")]
-    if not models:
-        return None
-    fig = go.Figure()
-    for m in models:
-        wer = m["wer"] * 100
-        lo, hi = (c * 100 for c in (m.get("wer_ci") or [m["wer"], m["wer"]]))
-        fig.add_trace(go.Scatter(
-            x=[m["rtfx"]], y=[wer], mode="markers+text", text=[m["model"]], textposition="middle right",
-            name=m["model"], marker={"size": 13, "color": model_color(m["model"])}, showlegend=False,
-            error_y={"type": "data", "symmetric": False, "array": [hi - wer], "arrayminus": [wer - lo],
-                     "thickness": 1.5, "width": 6},
-            hovertemplate=(f"{html.escape(m['model'])}<br>RTFx %{{x:.1f}}<br>WER %{{y:.1f}}% "
-                           f"(95% CI {lo:.1f}–{hi:.1f}%)<extra></extra>")))
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      title={"text": "Accuracy vs speed (error bars: 95% CI of WER)", "font": {"size": 14}},
-                      xaxis_title="RTFx: seconds of audio per second of compute (→ faster)",
-                      yaxis_title="corpus WER % (↓ better)")
-    # room on the right for the labels, and for the top of the error bars
-    fig.update_xaxes(range=[0, 1.3 * max(m["rtfx"] for m in models)])
-    fig.update_yaxes(range=[0, 1.08 * max(100 * (m.get("wer_ci") or [0, m["wer"]])[1] for m in models) + 1])
-    return fig
 
 
 def run_labels(runs: Sequence[Mapping[str, Any]]) -> dict[int, str]:
