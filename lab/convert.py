@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import torch
 
     from lab.catalog import ModelSpec
+    from lab.weights import Resolved
 
 # bump when the written layout changes: older conversions are then redone
 FORMAT = 1
@@ -496,16 +497,11 @@ def target_path(spec: ModelSpec, source_path: Path) -> Path:
     return cache_dir() / "converted" / spec.runtime / spec.name
 
 
-def ensure_for(spec: ModelSpec) -> Path:
-    """Convert from the model named by `spec.weights.convert_from`, wherever its weights resolve."""
-    from lab.weights import resolve
-
-    if not spec.weights.convert_from:
-        raise ConversionError(f"{spec.id}: the catalog names no model to convert from.")
-    source = resolve(spec.weights.convert_from)  # raises ModelUnavailableError with a hint
-    if source.path is None:
-        raise ConversionError(f"{spec.id}: {spec.weights.convert_from} is not on disk ({source.describe()}).")
-    return ensure_converted(spec, source.path)
+def ensure_for(spec: ModelSpec, weights: Resolved) -> Path:
+    """The converted weights for a `convert` resolution, converting once from where it found the source."""
+    if weights.origin is None:
+        raise ConversionError(f"{spec.id}: nothing to convert from ({weights.describe()}).")
+    return ensure_converted(spec, weights.origin)
 
 
 def ensure_converted(spec: ModelSpec, source_path: Path) -> Path:

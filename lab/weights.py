@@ -40,6 +40,7 @@ class Resolved:
     path: Path | None = None
     hub_id: str | None = None
     detail: str = ""
+    origin: Path | None = None  # for source "convert": the local weights the conversion reads
 
     def describe(self) -> str:
         where = str(self.path) if self.path else (self.hub_id or "")
@@ -122,7 +123,7 @@ def _convert(spec: ModelSpec) -> Resolved | None:
         return None
     convert = importlib.import_module("lab.convert")
     target = convert.target_path(spec, source.path)
-    return Resolved("convert", target, detail=f"from {source_id} ({source.source})")
+    return Resolved("convert", target, detail=f"from {source_id} ({source.source})", origin=source.path)
 
 
 def _hf_cache(spec: ModelSpec) -> Resolved | None:

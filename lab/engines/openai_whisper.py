@@ -30,7 +30,7 @@ class OpenAIWhisperEngine(BaseEngine):
         if self.weights.source == "convert":
             from lab.convert import ensure_for
 
-            return ensure_for(self.spec)
+            return ensure_for(self.spec, self.weights)
         if self.weights.path is None:
             raise EngineError(f"{self.spec.id}: resolved weights have no path ({self.weights.describe()}).")
         return self.weights.path

@@ -73,7 +73,7 @@ class TransformersEngine(BaseEngine):
         if self.weights.source == "convert":
             from lab.convert import ensure_for
 
-            return str(ensure_for(self.spec))
+            return str(ensure_for(self.spec, self.weights))
         if self.weights.path is None:
             raise EngineError(f"{self.spec.id}: resolved weights have no path ({self.weights.describe()}).")
         return str(self.weights.path)
