@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml Makefile
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run dashboard/app.py
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "app.py")
+APP = str(REPO / "dashboard" / "app.py")
 MODELS = ("faster-whisper:tiny.en", "faster-whisper:base", "openai-whisper:tiny.en", "pocketsphinx:en-us")
 REFERENCE = "ask not what your country can do for you ask what you can do for your country"
 
@@ -34,10 +34,11 @@ def seed(n_runs: int, rng_seed: int = 0) -> None:
 
     from db.models import Clip, Result, Run
     from db.session import get_engine
+    from lab.settings import settings
 
     rng = random.Random(rng_seed)
     now = datetime.now(UTC)
-    with get_engine().begin() as conn:
+    with get_engine(settings().db_url).begin() as conn:
         conn.execute(insert(Clip.__table__), [
             {"sha256": f"{i:064x}", "name": f"clip_{i:03d}.wav", "duration_s": round(rng.uniform(2, 60), 2),
              "created_at": now} for i in range(50)])
@@ -76,7 +77,7 @@ def history_first_render() -> dict:
     out = {}
     # first: a fresh process (imports, migrations check, first queries) — what the first visitor pays
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/history.py")
+    at.switch_page("screens/history.py")
     start = time.perf_counter()
     at.run()
     out["history_first_render_cold_process_s"] = time.perf_counter() - start
@@ -87,7 +88,7 @@ def history_first_render() -> dict:
     warm = []
     for _ in range(3):
         at = AppTest.from_file(APP, default_timeout=60)
-        at.switch_page("pages/history.py")
+        at.switch_page("screens/history.py")
         start = time.perf_counter()
         at.run()
         warm.append(time.perf_counter() - start)
@@ -105,7 +106,7 @@ def compare_rerun(reruns: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
     import lab.audio
-    from lab import views
+    from dashboard import views
 
     decodes = {"n": 0}
     real = lab.audio.load_audio

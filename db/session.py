@@ -1,8 +1,9 @@
-"""Engine and sessions. Migrations run once per process per database, before first use."""
+"""Engine and sessions for a database URL. Migrations run once per process per database, before first use.
+
+The URL always comes from the caller (`lab.store`, which reads `lab.settings`): `db` reads no settings."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,22 +22,7 @@ _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
-def db_url() -> str:
-    return os.environ.get("LAB_DB_URL") or f"sqlite:///{DB_DIR / 'lab.sqlite'}"
-
-
-def clips_dir() -> Path:
-    """Where clip audio is kept for replay: LAB_CLIPS_DIR, else beside the SQLite file, else db/clips."""
-    if os.environ.get("LAB_CLIPS_DIR"):
-        return Path(os.environ["LAB_CLIPS_DIR"])
-    url = make_url(db_url())
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / "clips"
-    return DB_DIR / "clips"
-
-
-def get_engine(url: str | None = None) -> Engine:
-    url = url or db_url()
+def get_engine(url: str) -> Engine:
     with _lock:
         if url not in _engines:
             _engines[url] = _create(url)
@@ -80,13 +66,13 @@ def upgrade(engine: Engine) -> None:
 
 
 @contextmanager
-def session(url: str | None = None) -> Iterator[Session]:
+def session(url: str) -> Iterator[Session]:
     with Session(get_engine(url), expire_on_commit=False) as s:
         yield s
 
 
 def reset_engines() -> None:
-    """Forget cached engines (tests switch LAB_DB_URL between databases)."""
+    """Dispose of and forget every cached engine (tests switch between databases)."""
     with _lock:
         for engine in _engines.values():
             engine.dispose()

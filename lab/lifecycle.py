@@ -14,10 +14,9 @@ from datetime import UTC
 from sqlmodel import col, select
 
 from db.models import ModelRecord, RegressionReport, Result, Run, Transition, utcnow
-from db.session import session
 from lab.catalog import STATES, ModelSpec, catalog, get_spec
 from lab.errors import TransitionError
-from lab.store import ensure_models, model_states
+from lab.store import ensure_models, model_states, session
 
 # Allowed moves, one step at a time (no skipping experimental → production).
 ALLOWED: dict[str, tuple[str, ...]] = {

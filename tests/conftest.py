@@ -24,13 +24,25 @@ def _isolated_lab(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("LAB_THREADS", "2")
     from db.session import reset_engines
+    from lab.settings import reload_settings
 
+    reload_settings()
     reset_engines()
+
+
+@pytest.fixture(autouse=True)
+def _settings_follow_env() -> None:
+    """Settings are read once; a test that changes the environment gets them re-read, and the next test
+    starts from the environment as monkeypatch restored it (autouse: torn down after monkeypatch)."""
+    from lab.settings import reload_settings
+
+    yield
+    reload_settings()
 
 
 def run_lab(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     """The `lab` CLI in a subprocess, as a user runs it (exit code, stdout, stderr), with extra env."""
-    return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lab.serve.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
@@ -56,10 +68,12 @@ def jfk() -> Path:
 def fresh_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """An empty database of its own, for tests that depend on lifecycle state."""
     from db.session import reset_engines
+    from lab.settings import reload_settings
 
     url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
     monkeypatch.setenv("LAB_DB_URL", url)
     monkeypatch.setenv("LAB_CLIPS_DIR", str(tmp_path / "clips"))
+    reload_settings()
     reset_engines()
     yield url
     reset_engines()

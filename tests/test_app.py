@@ -1,4 +1,4 @@
-"""The dashboard through Streamlit's AppTest (every page), plus the pure shaping functions in lab.views."""
+"""The dashboard through Streamlit's AppTest (every page), plus the pure shaping functions in dashboard.views."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import lab.audio
-from lab import store, views
+from dashboard import views
+from lab import store
 from lab.audio import SAMPLE_RATE, load_audio, to_wav_bytes
 from lab.errors import LabError
 from tests import fake_engine
 from tests.conftest import JFK_REF
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TINY = "faster-whisper:tiny.en"
 
 
@@ -31,7 +32,7 @@ def lab_db(fresh_db: str) -> Path:
 def app(page: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if page:
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"screens/{page}.py")
     return at.run()
 
 
@@ -268,7 +269,7 @@ def test_system_page_shows_machine_engines_cache_and_database(lab_db: Path) -> N
     assert any(str(lab_db) in m.value for m in at.markdown)
 
 
-# --- lab.views, directly ------------------------------------------------------------------------------
+# --- dashboard.views, directly ------------------------------------------------------------------------------
 
 
 def test_text_from_transcripts_is_escaped() -> None:

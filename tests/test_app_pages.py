@@ -1,4 +1,4 @@
-"""Benchmarks, Listen and Chat through Streamlit's AppTest (real models, small inputs), plus their lab.views shaping."""
+"""Benchmarks, Listen and Chat through Streamlit's AppTest (real models, small inputs), plus their view shaping."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import views
 from db.models import RegressionReport, Vote
-from db.session import session
-from lab import arena, regress, store, views
+from lab import store
 from lab.audio import SAMPLE_RATE, to_wav_bytes
+from lab.eval import arena, regress
+from lab.settings import reload_settings
+from lab.store import session
 from tests.conftest import write_manifest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TINY = "faster-whisper:tiny.en"
 LFM = "lfm2.5-audio:1.5b"
 PROMPT = "Rice is often served in round bowls."  # hibari says it so that tiny.en hears every word
@@ -29,7 +32,7 @@ def lab_db(fresh_db: str) -> Path:
 
 def app(page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"screens/{page}.py")
     return at.run()
 
 
@@ -260,6 +263,7 @@ def test_chat_with_the_tiny_checkpoint_replies_and_saves(lab_db: Path, tmp_path:
 
     build_tiny_checkpoint(tmp_path / "w" / "lfm2.5-audio" / "1.5b")
     monkeypatch.setenv("LAB_WEIGHTS_DIR", str(tmp_path / "w"))
+    reload_settings()
     views.availability.clear()
     views.model_cache().evict(LFM)
     try:
@@ -293,7 +297,7 @@ def test_chat_with_the_tiny_checkpoint_replies_and_saves(lab_db: Path, tmp_path:
         views.availability.clear()
 
 
-# --- lab.views, directly ------------------------------------------------------------------------------------------
+# --- dashboard.views, directly ---------------------------------------------------------------------------------
 
 
 SUMMARY = {"models": [

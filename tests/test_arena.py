@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from db.models import Vote
-from db.session import session
-from lab import arena
 from lab.errors import LabError
+from lab.eval import arena
+from lab.settings import reload_settings
+from lab.store import session
 from tests.conftest import run_lab as lab
 
 
@@ -116,6 +117,7 @@ def test_multi_turn_chat_on_the_tiny_checkpoint_is_kept_and_stored(tiny_lfm_weig
     from lab.store import get_run
 
     monkeypatch.setenv("LAB_WEIGHTS_DIR", str(tiny_lfm_weights))
+    reload_settings()
     cache = ModelCache()
     conv = Conversation("lfm2.5-audio:1.5b")
     first = conv.say("Hello, who are you?", cache=cache, max_new_tokens=12)

@@ -23,6 +23,7 @@ from lab import convert
 from lab.audio import load_audio
 from lab.catalog import get_spec
 from lab.engines import AsrOptions, LoadConfig, build_engine
+from lab.settings import reload_settings
 from lab.weights import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,7 @@ def lab_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         cache = tmp_path_factory.mktemp("lab-cache")
         mp.setenv("LAB_CACHE_DIR", str(cache))
+        reload_settings()
         yield cache
 
 
@@ -216,6 +218,7 @@ def test_conversion_is_reused(openai_tiny, tiny_pack):
 
 def test_racing_conversions_and_stale_ones(tmp_path, monkeypatch, tiny_pack):
     monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path))
+    reload_settings()
     spec = get_spec("openai-whisper:tiny.en")
     results, errors = [], []
 

@@ -8,13 +8,15 @@ import pytest
 from sqlalchemy import inspect, text
 
 from db.models import RegressionReport
-from db.session import get_engine, reset_engines, session
+from db.session import get_engine, reset_engines
 from lab import lifecycle, store
 from lab.errors import LabError, TransitionError
+from lab.settings import settings
+from lab.store import session
 
 
 def test_migrations_create_schema_and_record_head(fresh_db: str) -> None:
-    engine = get_engine()
+    engine = get_engine(settings().db_url)
     tables = set(inspect(engine).get_table_names())
     assert {"models", "transitions", "clips", "runs", "results", "alembic_version"} <= tables
     with engine.connect() as c:

@@ -1,4 +1,4 @@
-"""The dashboard in a real browser: `streamlit run app.py`, Debian's chromium driven by Playwright.
+"""The dashboard in a real browser: `streamlit run dashboard/app.py`, Debian's chromium driven by Playwright.
 
 Uploads jfk.flac, runs faster-whisper:tiny.en and pocketsphinx:en-us, waits for both cards and saves
 a screenshot to artifacts/compare.png (and, with LAB_UPDATE_DOCS=1, docs/compare.png for the README).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.views import slug
+from dashboard.views import slug
 from tests.conftest import JFK_REF
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = root / "streamlit.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless=true",
              f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
              "--server.fileWatcherType=none", "--global.developmentMode=false",
              "--client.toolbarMode=viewer"],

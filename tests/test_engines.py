@@ -6,11 +6,10 @@ import pytest
 from sqlmodel import select
 
 from db.models import Clip, Result, Run
-from db.session import session
 from lab.audio import load_audio
 from lab.engines import availability
 from lab.runner import compare
-from lab.store import clip_audio_path, get_run
+from lab.store import clip_audio_path, get_run, session
 from tests.conftest import manifest, shared
 
 # (file, model) → WER bound; measured: tiny.en 0/0/0.11, base 0/0/0.02, pocketsphinx 0.23/1.0/0.35

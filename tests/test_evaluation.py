@@ -10,9 +10,9 @@ import pytest
 from lab import lifecycle
 from lab.audio import load_audio
 from lab.errors import TransitionError
-from lab.evaluate import evaluate, load_dataset
-from lab.regress import alerts, load_config, regress, set_baseline
-from lab.stability import stability
+from lab.eval.evaluate import evaluate, load_dataset
+from lab.eval.regress import alerts, load_config, regress, set_baseline
+from lab.eval.stability import stability
 from tests.conftest import run_lab as lab
 from tests.conftest import shared, write_manifest
 

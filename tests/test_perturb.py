@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lab.audio import load_audio
-from lab.perturb import PERTURBATIONS, perturb_dataset, robustness
+from lab.eval.perturb import PERTURBATIONS, perturb_dataset, robustness
 from tests.conftest import write_manifest
 
 

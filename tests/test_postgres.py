@@ -15,6 +15,7 @@ import pytest
 from db.session import get_engine, reset_engines
 from lab import lifecycle, store
 from lab.audio import load_audio
+from lab.settings import reload_settings, settings
 
 
 def _pg_bin(name: str) -> str | None:
@@ -59,9 +60,10 @@ def test_runs_results_and_lifecycle_on_postgres(pg_url: str, monkeypatch: pytest
                                                 jfk: Path) -> None:
     monkeypatch.setenv("LAB_DB_URL", pg_url)
     monkeypatch.setenv("LAB_CLIPS_DIR", str(tmp_path / "clips"))
+    reload_settings()
     reset_engines()
     try:
-        engine = get_engine()
+        engine = get_engine(settings().db_url)
         assert engine.dialect.name == "postgresql"
         clip_id = store.save_clip(load_audio(jfk))
         run_id = store.start_run("compare", {"models": ["m"]}, {"cpu": "x"}, clip_id, "ref")

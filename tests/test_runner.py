@@ -65,7 +65,7 @@ def test_warm_up_is_reported_apart_from_latency(fakes: list[str], jfk: Path) -> 
 
 
 def test_an_interrupted_evaluation_is_stored_as_partial(fakes: list[str], tmp_path: Path) -> None:
-    from lab.evaluate import evaluate
+    from lab.eval.evaluate import evaluate
     from tests.conftest import write_manifest
 
     class Stop(Exception):

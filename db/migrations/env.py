@@ -11,10 +11,9 @@ target_metadata = SQLModel.metadata
 
 def run() -> None:
     conn = context.config.attributes.get("connection")
-    if conn is None:  # invoked from the alembic CLI: use LAB_DB_URL / the default SQLite file
-        from db.session import db_url
-
-        with create_engine(db_url()).connect() as conn:
+    if conn is None:  # invoked from the alembic CLI: `alembic -x url=... upgrade head`
+        url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option("sqlalchemy.url")
+        with create_engine(url).connect() as conn:
             _migrate(conn)
             conn.commit()
         return

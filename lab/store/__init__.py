@@ -12,10 +12,20 @@ from sqlalchemy import func
 from sqlmodel import col, delete, select, update
 
 from db.models import Baseline, Clip, ModelRecord, Result, Run, Vote, utcnow
-from db.session import clips_dir, session
+from db.session import session as _db_session
 from lab.audio import AudioClip
 from lab.catalog import catalog
 from lab.errors import LabError
+from lab.settings import settings
+
+
+def session():  # noqa: ANN201 - a SQLModel Session context manager
+    """A session on the configured database (LAB_DB_URL); the one way `lab` opens it."""
+    return _db_session(settings().db_url)
+
+
+def clips_dir() -> Path:
+    return settings().clips_path
 
 
 def _finite(x: float | None) -> float | None:

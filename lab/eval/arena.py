@@ -17,9 +17,9 @@ import numpy as np
 from sqlmodel import col, select
 
 from db.models import Vote
-from db.session import session
 from lab.catalog import get_spec
 from lab.errors import LabError
+from lab.store import session
 
 CHOICES = ("a", "b", "tie", "both_bad")
 MIN_VOTES = 5

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import lifecycle, regress, store, views
+from dashboard import views
+from lab import lifecycle, store
 from lab.catalog import STATES
 from lab.errors import LabError
-
-views.ensure_app_navigation()
+from lab.eval import regress
 
 
 def _apply() -> None:
@@ -29,7 +29,6 @@ def _apply() -> None:
     st.session_state["t_reason"] = ""
     st.session_state["registry_flash"] = ("success", " · ".join(
         f"{t.model_id}: {t.from_state} → {t.to_state}" for t in moved) + " (recorded in the history below)")
-
 
 st.title("Registry")
 st.caption("Every model in the catalog by lifecycle state, with where it runs and how it has scored. Moves go one "

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from lab import store, views
+from dashboard import views
+from lab import store
 from lab.audio import AudioClip
 from lab.errors import LabError, failure_message
 from lab.runner import Comparison, ModelResult
@@ -17,9 +18,6 @@ from lab.runner import Comparison, ModelResult
 SOURCES = ("Upload a file", "Record", "Sample clip")
 TICK_S = 0.25  # the running card's counter refreshes at least this often
 PER_ROW = 3
-
-views.ensure_app_navigation()
-
 
 def _on_upload() -> None:
     """An upload that is a copy of a sample fills in that sample's reference (unless the user typed one)."""
@@ -34,7 +32,6 @@ def _on_upload() -> None:
         st.session_state["reference"] = match.reference
         st.session_state["_ref_auto"] = True
 
-
 def _on_sample() -> None:
     try:
         chosen = {f"{s.source}/{s.name}": s for s in views.samples()}.get(st.session_state.get("sample") or "")
@@ -44,10 +41,8 @@ def _on_sample() -> None:
         st.session_state["reference"] = chosen.reference or ""
         st.session_state["_ref_auto"] = True
 
-
 def _on_reference() -> None:
     st.session_state["_ref_auto"] = False
-
 
 def _audio_input() -> tuple[str, str, Callable[[], bytes]] | None:
     """The chosen input as (cache key, name, how to read its bytes), or None while nothing is chosen."""
@@ -72,7 +67,6 @@ def _audio_input() -> tuple[str, str, Callable[[], bytes]] | None:
     path = by_id[sid].path
     return f"sample:{path}:{path.stat().st_mtime_ns}", path.name, path.read_bytes
 
-
 def _model_picker(states: dict[str, str]) -> list[str]:
     options = views.model_options(states, views.availability())
     cols = st.columns(PER_ROW)
@@ -88,10 +82,8 @@ def _model_picker(states: dict[str, str]) -> list[str]:
                            f"{views.md_escape(views.short_hint(o.id, o.hint))}")
     return [o.id for o in options if o.available and st.session_state.get(f"pick:{o.id}")]
 
-
 def _metrics_per_row(n_cards: int) -> int:
     return 2 if n_cards >= PER_ROW else 3
-
 
 def _card_shells(models: list[str], states: dict[str, str]) -> dict[str, DeltaGenerator]:
     """One bordered card per model, in rows of three; returns the placeholder inside each card."""
@@ -108,12 +100,10 @@ def _card_shells(models: list[str], states: dict[str, str]) -> dict[str, DeltaGe
                 holes[model] = st.empty()
     return holes
 
-
 def _fill_card(hole: DeltaGenerator, card: views.CardView, per_row: int = 3) -> None:
     """per_row: metrics side by side (two when three cards share a row, so the figures are not cut off)."""
     with hole.container():
         views.render_card_body(card, per_row)
-
 
 def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> dict:
     """Run one model in a worker thread while this (script) thread ticks its card's elapsed counter."""
@@ -136,7 +126,6 @@ def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> dict:
         worker.join()
     return box["r"].row()
 
-
 def _run(clip: AudioClip, key: str, env: views.Envelope, models: list[str], reference: str | None,
          states: dict[str, str]) -> views.CompareOutcome | None:
     lock = views.run_lock()
@@ -149,7 +138,6 @@ def _run(clip: AudioClip, key: str, env: views.Envelope, models: list[str], refe
         return _run_locked(clip, key, env, models, reference, states)
     finally:
         lock.release()
-
 
 def _run_locked(clip: AudioClip, key: str, env: views.Envelope, models: list[str], reference: str | None,
                 states: dict[str, str]) -> views.CompareOutcome | None:
@@ -179,18 +167,16 @@ def _run_locked(clip: AudioClip, key: str, env: views.Envelope, models: list[str
             st.session_state["last"] = views.compare_outcome(comp.run_id, key, clip, env, rows, cards, states)
     return st.session_state.get("last")
 
-
 def _show_last(out: views.CompareOutcome) -> None:
     st.subheader(f"Results · run #{out.run_id}")
     holes = _card_shells([c.model for c in out.cards], out.states)
     for card in out.cards:
         _fill_card(holes[card.model], card, _metrics_per_row(len(out.cards)))
 
-
 def _show_rest(out: views.CompareOutcome) -> None:
     failed = sum(1 for c in out.cards if c.error)
     if out.run_id is not None:
-        st.page_link("pages/history.py", label=f"Open run #{out.run_id} in History", icon=":material/history:",
+        st.page_link("screens/history.py", label=f"Open run #{out.run_id} in History", icon=":material/history:",
                      query_params={"run": str(out.run_id)})
     if failed == len(out.cards):
         st.warning("Every model failed on this clip; their errors are in the cards above.")
@@ -207,7 +193,6 @@ def _show_rest(out: views.CompareOutcome) -> None:
         "CER (%)": st.column_config.NumberColumn(format="%.1f"),
         "Load (s)": st.column_config.NumberColumn(format="%.2f"),
     })
-
 
 st.title("Compare models")
 st.caption("One recording through several speech models: transcripts, errors against the reference, latency.")

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-import runpy
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,9 +34,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from db.models import Clip, Result, Run, Vote
-from db.session import clips_dir, db_url, session
 from lab import audio
-from lab.arena import BlindTrial, Rating
 from lab.audio import AudioClip
 from lab.catalog import STATES, catalog, get_spec
 from lab.charts import PALETTE, accuracy_speed_figure, model_color  # noqa: F401 - re-exported for pages
@@ -45,11 +42,13 @@ from lab.chat import Exchange
 from lab.engines import Availability, all_availability
 from lab.engines.base import ChatReply
 from lab.errors import AudioError, LabError
-from lab.evaluate import Dataset
+from lab.eval.arena import BlindTrial, Rating
+from lab.eval.evaluate import Dataset
+from lab.eval.stability import GROWTH_FLAG
 from lab.loading import ModelCache, default_cache
 from lab.metrics import align, percentiles
-from lab.stability import GROWTH_FLAG
-from lab.store import RunFilter
+from lab.settings import settings
+from lab.store import RunFilter, clips_dir, session
 from lab.store import filtered as _filter_runs  # the same filter semantics as list_runs/count_runs
 from lab.tts import TtsResult
 
@@ -721,15 +720,15 @@ def run_labels(runs: Sequence[Mapping[str, Any]]) -> dict[int, str]:
 
 
 def report_html_bytes(run_id: int) -> bytes:
-    """The run's self-contained HTML report (lab.report), for a download button's deferred data."""
-    from lab.report import run_report_html
+    """The run's self-contained HTML report (lab.serve.report), for a download button's deferred data."""
+    from lab.serve.report import run_report_html
 
     return run_report_html(run_id).encode("utf-8")
 
 
 def perturbation_order(curves: Mapping[str, Mapping[str, float | None]]) -> list[str]:
     """'clean' first, then the perturbations in the core's order (the x axis of the robustness chart)."""
-    from lab.perturb import PERTURBATIONS
+    from lab.eval.perturb import PERTURBATIONS
 
     tags = {t for by_tag in curves.values() for t in by_tag}
     return [t for t in ("clean", *PERTURBATIONS) if t in tags] + sorted(tags - {"clean", *PERTURBATIONS})
@@ -807,7 +806,7 @@ class RegressionView:
 
 
 def regression_views(reports: Sequence[Mapping[str, Any]]) -> list[RegressionView]:
-    """Stored regression reports (`lab.regress.reports`), newest first, each with its checks as a table."""
+    """Stored regression reports (`lab.eval.regress.reports`), newest first, each with its checks as a table."""
     out = []
     for r in reports:
         checks = r.get("checks") or []
@@ -826,7 +825,7 @@ def regression_views(reports: Sequence[Mapping[str, Any]]) -> list[RegressionVie
 
 
 def alerts_markdown(alerts: Sequence[str]) -> str:
-    """`lab.regress.alerts()` as the warning box Registry and Benchmarks show (one bullet per failed check)."""
+    """`lab.eval.regress.alerts()` as the warning box Registry and Benchmarks show (one bullet per failed check)."""
     return ("**The latest regression report failed** (details under Benchmarks → Regression gates):\n"
             + "\n".join(f"- {md_escape(a)}" for a in alerts))
 
@@ -1031,7 +1030,7 @@ def _redact(url: str) -> str:
 
 
 def db_info() -> DbInfo:
-    url = db_url()
+    url = settings().db_url
     path = None
     size = None
     if url.startswith("sqlite:///") and ":memory:" not in url:
@@ -1073,21 +1072,6 @@ class Decoded:
     clip: AudioClip | None
     envelope: Envelope | None
     error: str | None
-
-
-def ensure_app_navigation() -> None:
-    """Call first in every page. Streamlit treats a folder named pages/ as a legacy (v1) multipage app until
-    app.py has called st.navigation once in the process, so a deep link (/history) to a freshly started server
-    (and every AppTest run) would run the page alone: no app.py navigation, layout or error guard. Then run
-    app.py here instead, which renders this same page through st.navigation, and stop the outer run. No
-    st.rerun: that would drop the click that started this run."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if not PagesManager.uses_pages_directory:
-        return
-    PagesManager.uses_pages_directory = False
-    runpy.run_path(str(REPO / "app.py"), run_name="__main__")
-    st.stop()
 
 
 @st.cache_resource(show_spinner=False)
@@ -1159,13 +1143,13 @@ def votes_stamp(task: str) -> tuple[str, int, int | None]:
     """What a leaderboard depends on (database, vote count, newest vote), so it is refitted only after a vote."""
     with session() as s:
         count, newest = s.exec(select(func.count(col(Vote.id)), func.max(Vote.id)).where(Vote.task == task)).one()
-    return db_url(), int(count), newest
+    return settings().db_url, int(count), newest
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def leaderboard(task: str, min_votes: int, stamp: tuple[str, int, int | None]) -> list[Rating]:
-    """`lab.arena.leaderboard` (a bootstrap of Bradley-Terry fits: tenths of a second), once per `votes_stamp`."""
-    from lab.arena import leaderboard as fit
+    """`lab.eval.arena.leaderboard` (a bootstrap of Bradley-Terry fits: tenths of a second), once per `votes_stamp`."""
+    from lab.eval.arena import leaderboard as fit
 
     return fit(task, min_votes)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from lab.audio import SAMPLE_RATE, resample, to_wav_bytes
 from lab.errors import LabError
-from lab.evaluate import Dataset, EvalReport, Progress, decode_dataset, evaluate, load_dataset
+from lab.eval.evaluate import Dataset, EvalReport, Progress, decode_dataset, evaluate, load_dataset
 from lab.loading import ModelCache
 
 SNRS = (20, 10, 5, 0)

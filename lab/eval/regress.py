@@ -14,11 +14,11 @@ import yaml
 from sqlmodel import col, select
 
 from db.models import Baseline, RegressionReport
-from db.session import session
 from lab.catalog import get_spec
 from lab.errors import LabError
-from lab.evaluate import EvalReport, Progress, evaluate, load_dataset
+from lab.eval.evaluate import EvalReport, Progress, evaluate, load_dataset
 from lab.loading import ModelCache
+from lab.store import session
 
 THRESHOLD_KEYS = ("max_wer", "max_wer_increase_points", "max_p95_latency_ratio")
 

@@ -9,13 +9,13 @@ import streamlit as st
 st.set_page_config(page_title="Model Lab", page_icon=":material/graphic_eq:", layout="wide")
 
 PAGES = [
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", default=True),
-    st.Page("pages/benchmarks.py", title="Benchmarks", icon=":material/speed:"),
-    st.Page("pages/listen.py", title="Listen", icon=":material/headphones:"),
-    st.Page("pages/chat.py", title="Chat", icon=":material/forum:"),
-    st.Page("pages/registry.py", title="Registry", icon=":material/inventory_2:"),
-    st.Page("pages/history.py", title="History", icon=":material/history:"),
-    st.Page("pages/system.py", title="System", icon=":material/memory:"),
+    st.Page("screens/compare.py", title="Compare", icon=":material/compare_arrows:", default=True),
+    st.Page("screens/benchmarks.py", title="Benchmarks", icon=":material/speed:"),
+    st.Page("screens/listen.py", title="Listen", icon=":material/headphones:"),
+    st.Page("screens/chat.py", title="Chat", icon=":material/forum:"),
+    st.Page("screens/registry.py", title="Registry", icon=":material/inventory_2:"),
+    st.Page("screens/history.py", title="History", icon=":material/history:"),
+    st.Page("screens/system.py", title="System", icon=":material/memory:"),
 ]
 
 page = st.navigation(PAGES)

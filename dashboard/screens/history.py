@@ -6,19 +6,16 @@ from typing import Any
 
 import streamlit as st
 
-from lab import store, views
+from dashboard import views
+from lab import store
 from lab.catalog import catalog
 from lab.errors import LabError
 
 PAGE_SIZES = (10, 25, 50, 100)
 MAX_CARDS = 6
 
-views.ensure_app_navigation()
-
-
 def _reset_page() -> None:
     st.session_state["page"] = 1
-
 
 def _open(run_id: int | None) -> None:
     if run_id is None:
@@ -27,10 +24,8 @@ def _open(run_id: int | None) -> None:
         st.query_params["run"] = str(run_id)
     st.session_state.pop("confirm_delete", None)
 
-
 def _on_pick() -> None:
     _open(st.session_state.get("open_run"))
-
 
 def _delete(run_id: int) -> None:
     try:
@@ -43,11 +38,9 @@ def _delete(run_id: int) -> None:
     st.session_state.pop("open_run", None)
     _open(None)
 
-
 def _requested_run() -> int | None:
     raw = st.query_params.get("run")
     return int(raw) if raw and raw.isdigit() else None
-
 
 def _filters() -> tuple[views.RunFilter, int]:
     models = list(dict.fromkeys([*catalog(), *views.result_models()]))
@@ -60,14 +53,12 @@ def _filters() -> tuple[views.RunFilter, int]:
     size = c[4].selectbox("Per page", PAGE_SIZES, index=1, key="page_size", on_change=_reset_page)
     return views.run_filter(model, kind, tuple(dates), clip), size
 
-
 def _result_column(row: dict[str, Any], reference: str | None, per_row: int) -> None:
     card = views.card_view(row, reference)
     with st.container(border=True, key=f"detail-{views.slug(card.model)}"):
         st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
         st.markdown(f"**{views.md_escape(card.title)}**  \n`{card.model}`")
         views.render_card_body(card, per_row)
-
 
 def _detail(run_id: int) -> None:
     try:
@@ -133,7 +124,6 @@ def _detail(run_id: int) -> None:
         st.button("Delete this run", key="delete", icon=":material/delete:",
                   on_click=lambda: st.session_state.update(confirm_delete=run_id))
 
-
 st.title("History")
 st.caption("Every stored run, newest first. Filter them, open one to replay its audio and read its transcripts, "
            "export what you filtered, or delete a run.")
@@ -144,7 +134,7 @@ if flash:
 if store.count_runs() == 0:
     st.info("No runs yet. Run a comparison on the Compare page (or `lab transcribe FILE -m MODEL` on the command "
             "line) and it appears here.", icon=":material/lightbulb:")
-    st.page_link("pages/compare.py", label="Go to Compare", icon=":material/compare_arrows:")
+    st.page_link("screens/compare.py", label="Go to Compare", icon=":material/compare_arrows:")
 else:
     f, size = _filters()
     total = store.count_runs(f)

@@ -146,10 +146,11 @@ def doctor() -> None:
     """Python, torch, device, each engine's availability, database location and disk."""
     import platform
 
-    from db.session import clips_dir, db_url
     from lab.engines import all_availability
     from lab.loading import default_threads, detect_device
     from lab.machine import cpu_model, library_versions
+    from lab.settings import settings
+    from lab.store import clips_dir
     from lab.weights import cache_dir
 
     typer.echo(f"python    {platform.python_version()} ({sys.executable})")
@@ -157,7 +158,7 @@ def doctor() -> None:
     typer.echo("libraries " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
     typer.echo(f"cpu       {cpu_model()} · threads used: {default_threads()}")
     typer.echo(f"device    {detect_device()}")
-    typer.echo(f"database  {db_url()}")
+    typer.echo(f"database  {settings().db_url}")
     typer.echo(f"clips     {clips_dir()}")
     typer.echo(f"cache     {cache_dir()}")
     disk = shutil.disk_usage(cache_dir() if cache_dir().exists() else Path.home())
@@ -204,7 +205,7 @@ def eval_cmd(
 ) -> None:
     """Evaluate models on a dataset: corpus WER with 95% CI, S/D/I, speed, paired comparison."""
     from lab.engines.base import AsrOptions
-    from lab.evaluate import evaluate
+    from lab.eval.evaluate import evaluate
 
     model_ids = _check_models(model)
     bar, update = _progress("eval")
@@ -225,7 +226,7 @@ def parity(
     as_json: JsonOpt = False,
 ) -> None:
     """The same weights in several runtimes: greedy decoding, WER, speed, identical transcripts."""
-    from lab.evaluate import parity as run_parity
+    from lab.eval.evaluate import parity as run_parity
 
     model_ids = _check_models(model)
     bar, update = _progress("parity")
@@ -252,7 +253,7 @@ def robustness(
     as_json: JsonOpt = False,
 ) -> None:
     """Perturb a dataset (noise, babble, speed, telephone, clipping) and report WER per perturbation."""
-    from lab.perturb import robustness as run_robustness
+    from lab.eval.perturb import robustness as run_robustness
 
     model_ids = _check_models(model)
     bar, update = _progress("robustness")
@@ -277,7 +278,7 @@ def baseline_set(
     as_json: JsonOpt = False,
 ) -> None:
     """Evaluate ID on MANIFEST and store the figures as its baseline there."""
-    from lab.regress import set_baseline
+    from lab.eval.regress import set_baseline
 
     _check_models([model_id])
     bar, update = _progress("baseline")
@@ -299,8 +300,8 @@ def regress(
     as_json: JsonOpt = False,
 ) -> None:
     """Check models against thresholds and baselines. Exit 0 on pass, 1 on any regression."""
-    from lab.regress import load_config
-    from lab.regress import regress as run_regress
+    from lab.eval.regress import load_config
+    from lab.eval.regress import regress as run_regress
 
     cfg = load_config(config)
     bar, update = _progress("regress")
@@ -329,7 +330,7 @@ def stability(
 ) -> None:
     """N timed runs of one clip after a warm-up: latency percentiles, memory growth, determinism."""
     from lab.audio import load_audio
-    from lab.stability import stability as run_stability
+    from lab.eval.stability import stability as run_stability
 
     _check_models([model])
     clip = load_audio(file)
@@ -376,7 +377,7 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
 ) -> None:
     """Write one self-contained HTML report of a run (charts embedded, no server needed)."""
-    from lab.report import run_report_html
+    from lab.serve.report import run_report_html
 
     output.write_text(run_report_html(run_id), encoding="utf-8")
     typer.echo(f"wrote {output}")

@@ -8,11 +8,9 @@ import sys
 import psutil
 import streamlit as st
 
-from lab import views
+from dashboard import views
 from lab.loading import default_threads, detect_device
 from lab.machine import cpu_model, gpu, library_versions
-
-views.ensure_app_navigation()
 
 st.title("System")
 st.caption("What this dashboard runs on. Every stored run keeps the same fingerprint, so figures stay comparable.")

@@ -8,19 +8,18 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from lab import regress, store, views
+from dashboard import views
+from lab import store
 from lab.errors import LabError
-from lab.evaluate import Dataset, evaluate, load_dataset
-from lab.perturb import PERTURBATIONS, robustness
-from lab.stability import stability
+from lab.eval import regress
+from lab.eval.evaluate import Dataset, evaluate, load_dataset
+from lab.eval.perturb import PERTURBATIONS, robustness
+from lab.eval.stability import stability
 
 OTHER = "__other__"
 DEFAULT_PERTURBATIONS = ["white_snr10", "babble_snr10", "telephone_8k", "speed_1.1"]
 SOURCES = ("Clip from the dataset", "Upload a file")
 PREVIOUS = 50  # previous runs offered for reopening
-
-views.ensure_app_navigation()
-
 
 def _progress(bar: DeltaGenerator) -> Callable[[int, int, str], None]:
     """The core's progress callback (done, total, what) drawn as a progress bar."""
@@ -28,7 +27,6 @@ def _progress(bar: DeltaGenerator) -> Callable[[int, int, str], None]:
         bar.progress(done / total if total else 1.0, text=f"{views.md_escape(what)} · {done} of {total}")
 
     return update
-
 
 def _dataset() -> Dataset | None:
     choices = {str(c.path): c.label for c in views.dataset_choices()}
@@ -50,10 +48,8 @@ def _dataset() -> Dataset | None:
     st.caption(views.md_escape(views.dataset_caption(ds)))
     return ds
 
-
 def _asr_options() -> list[views.ModelOption]:
     return views.model_options(store.model_states(), views.availability(), task="asr")
-
 
 def _models(options: list[views.ModelOption]) -> list[str]:
     ready = [o.id for o in options if o.available]
@@ -64,18 +60,15 @@ def _models(options: list[views.ModelOption]) -> list[str]:
             f"`{o.id}` ({views.md_escape(views.short_hint(o.id, o.hint))})" for o in missing))
     return picked
 
-
 def _report_download(run_id: int, key: str) -> None:
     st.download_button("HTML report", data=lambda: views.report_html_bytes(run_id),
                        file_name=f"model-lab-run-{run_id}.html", mime="text/html", on_click="ignore",
                        icon=":material/download:", key=key,
                        help="One self-contained file (tables, charts, transcripts, machine); opens without a server")
 
-
 def _history_link(run_id: int) -> None:
-    st.page_link("pages/history.py", label=f"Open run #{run_id} in History", icon=":material/history:",
+    st.page_link("screens/history.py", label=f"Open run #{run_id} in History", icon=":material/history:",
                  query_params={"run": str(run_id)})
-
 
 def _reopen(label: str, kind: str, key: str) -> int | None:
     """A picker over the stored runs of `kind`; its value is the run shown below it."""
@@ -90,9 +83,7 @@ def _reopen(label: str, kind: str, key: str) -> int | None:
     return st.selectbox(label, ids, index=None, key=key, format_func=lambda i: labels.get(i, f"#{i}"),
                         placeholder="Pick a stored run to show it again (nothing is re-run)")
 
-
 # --- evaluation ------------------------------------------------------------------------------------------
-
 
 def _run_eval(ds: Dataset, models: list[str]) -> int | None:
     bar = st.progress(0.0, text="Decoding the clips…")
@@ -105,7 +96,6 @@ def _run_eval(ds: Dataset, models: list[str]) -> int | None:
         return None
     bar.empty()
     return report.run_id
-
 
 def _show_eval(run_id: int) -> None:
     try:
@@ -147,7 +137,6 @@ def _show_eval(run_id: int) -> None:
     with st.expander("Every clip, every model"):
         st.dataframe(views.results_frame(run), hide_index=True)
 
-
 def _evaluation_tab(ds: Dataset | None, models: list[str]) -> None:
     st.caption("Each model runs over every clip before the next starts (one load, fair timing). Corpus WER comes "
                "with a bootstrap 95% CI; pairs of models get a paired verdict on the same clips.")
@@ -173,9 +162,7 @@ def _evaluation_tab(ds: Dataset | None, models: list[str]) -> None:
                     "CER, substitutions/deletions/insertions, speed and latency percentiles per model.",
                     icon=":material/lightbulb:")
 
-
 # --- robustness --------------------------------------------------------------------------------------------
-
 
 def _robustness_tab(ds: Dataset | None, models: list[str]) -> None:
     st.caption("Deterministic perturbed copies of the dataset (noise at several SNRs, speed, telephone band, "
@@ -222,9 +209,7 @@ def _robustness_tab(ds: Dataset | None, models: list[str]) -> None:
         with c2:
             _history_link(out.run_id)
 
-
 # --- regression gates ---------------------------------------------------------------------------------------
-
 
 def _run_config() -> None:
     path = (st.session_state.get("b_regress_config") or "").strip()
@@ -242,7 +227,6 @@ def _run_config() -> None:
         st.success(f"Report #{report['report_id']} passed every check.", icon=":material/check_circle:")
     else:
         st.error(f"Report #{report['report_id']} failed; its checks are below.", icon=":material/gpp_bad:")
-
 
 def _regression_tab() -> None:
     st.caption("A regression config names datasets, models and thresholds (absolute WER, WER increase over the "
@@ -269,9 +253,7 @@ def _regression_tab() -> None:
             if v.runs:
                 st.caption("Evaluation runs: " + " · ".join(f"[#{r}](/history?run={r})" for r in v.runs))
 
-
 # --- stability -----------------------------------------------------------------------------------------------
-
 
 def _stability_clip(ds: Dataset | None) -> views.Decoded | None:
     source = st.radio("Clip", SOURCES, horizontal=True, key="b_stab_source", label_visibility="collapsed")
@@ -297,7 +279,6 @@ def _stability_clip(ds: Dataset | None) -> views.Decoded | None:
         return None
     st.caption(views.md_escape(views.clip_caption(dec.clip)))
     return dec
-
 
 def _show_stability(run_id: int) -> None:
     try:
@@ -331,7 +312,6 @@ def _show_stability(run_id: int) -> None:
         _report_download(run_id, "b_stab_report")
     with b:
         _history_link(run_id)
-
 
 def _stability_tab(ds: Dataset | None, options: list[views.ModelOption], picked: list[str]) -> None:
     st.caption("The same clip through one model N times after a first run: latency spread, first-run vs warm, "
@@ -370,7 +350,6 @@ def _stability_tab(ds: Dataset | None, options: list[views.ModelOption], picked:
         elif not clicked:
             st.info("Choose a clip and a model and press **Run stability**, or reopen a previous run above.",
                     icon=":material/lightbulb:")
-
 
 st.title("Benchmarks")
 st.caption("Evidence over datasets, not single clips: evaluations with confidence intervals, robustness to "

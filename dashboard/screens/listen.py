@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import arena, store, views
+from dashboard import views
+from lab import store
 from lab.errors import LabError
+from lab.eval import arena
 from lab.runner import Comparison
 from lab.tts import MAX_TEXT_CHARS, TtsResult, synthesize_run
 
 PER_ROW = 3
 DEFAULT_ASR = "faster-whisper:tiny.en"
 
-views.ensure_app_navigation()
-
-
 def _on_prompt() -> None:
     prompt = st.session_state.get("l_prompt")
     if prompt:
         st.session_state["l_text"] = prompt
-
 
 def _tts_picker(options: list[views.ModelOption]) -> tuple[list[str], dict[str, str]]:
     """One column per TTS model: a checkbox and, once ticked, its voice. Unavailable models say how to get them."""
@@ -47,7 +45,6 @@ def _tts_picker(options: list[views.ModelOption]) -> tuple[list[str], dict[str, 
                 voices[o.id] = voice
     return picked, voices
 
-
 def _card(card: views.TtsCard) -> None:
     with st.container(border=True, key=f"tts-{views.slug(card.model)}"):
         st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
@@ -66,14 +63,12 @@ def _card(card: views.TtsCard) -> None:
             st.caption(f"Heard by `{card.asr_model}` (round trip) — WER vs the input text: **{card.asr_wer}**")
             st.html(views.transcript_html(card.asr_text))
 
-
 def _cards(cards: tuple[views.TtsCard, ...]) -> None:
     for start in range(0, len(cards), PER_ROW):
         row = cards[start:start + PER_ROW]
         for card, col in zip(row, st.columns(PER_ROW if len(cards) > PER_ROW else len(row)), strict=False):
             with col:
                 _card(card)
-
 
 def _synthesize(text: str, models: list[str], voices: dict[str, str], asr_model: str | None
                 ) -> views.ListenOutcome | None:
@@ -105,15 +100,12 @@ def _synthesize(text: str, models: list[str], voices: dict[str, str], asr_model:
             st.session_state["l_last"] = views.ListenOutcome(run_id, text, tuple(cards))
     return st.session_state.get("l_last") if cards else None
 
-
 # --- blind A/B ------------------------------------------------------------------------------------------------
-
 
 def _mark_played(key: str, side: str) -> None:
     state: views.TrialState = st.session_state[key]
     state.trial.mark_played(side)
     state.last_played = side
-
 
 def _vote(key: str, choice: str) -> None:
     state: views.TrialState = st.session_state[key]
@@ -125,7 +117,6 @@ def _vote(key: str, choice: str) -> None:
         st.session_state[f"{key}_flash"] = str(e)
     except Exception as e:  # e.g. the database refused the write; a callback must not raise
         st.session_state[f"{key}_flash"] = f"The vote could not be stored ({type(e).__name__}: {e})."
-
 
 def _new_tts_trial(text: str, pool: list[str], voices: dict[str, str]) -> None:
     try:
@@ -148,7 +139,6 @@ def _new_tts_trial(text: str, pool: list[str], voices: dict[str, str]) -> None:
                                                                                   else "")
                  for s, c in cards.items()},
         errors={s: c.error for s, c in cards.items() if c.error})
-
 
 def _new_asr_trial(sample: views.Sample, pool: list[str]) -> None:
     dec = views.decoded(f"sample:{sample.path}:{sample.path.stat().st_mtime_ns}", sample.name, sample.path.read_bytes)
@@ -173,7 +163,6 @@ def _new_asr_trial(sample: views.Sample, pool: list[str]) -> None:
         trial, outputs={s: c.text or "" for s, c in cards.items()},
         details={s: " · ".join(f"{m.label} {m.value}" for m in c.metrics[:4]) for s, c in cards.items()},
         errors={s: c.error for s, c in cards.items() if c.error})
-
 
 def _trial(key: str, task: str) -> None:
     """Draw the trial in session state: anonymised sides, play/reveal, vote, then the names."""
@@ -216,7 +205,6 @@ def _trial(key: str, task: str) -> None:
     if not trial.can_vote:
         st.caption("Play both A and B to vote; the names are revealed after the vote.")
 
-
 def _leaderboard(task: str) -> None:
     ratings = views.leaderboard(task, arena.MIN_VOTES, views.votes_stamp(task))
     ranked, unranked = views.leaderboard_frames(ratings)
@@ -230,7 +218,6 @@ def _leaderboard(task: str) -> None:
     if not unranked.empty:
         st.markdown(f"**Not ranked yet** (fewer than {arena.MIN_VOTES} votes)")
         st.dataframe(unranked, hide_index=True, key=f"lb_{task}_unranked")
-
 
 # --- the page -----------------------------------------------------------------------------------------------
 
@@ -278,7 +265,7 @@ else:
     st.info("Tick one or more voices and press **Synthesize**: players appear side by side with duration, latency, "
             "real-time factor and time to first audio.", icon=":material/lightbulb:")
 if last is not None and last.run_id is not None:
-    st.page_link("pages/history.py", label=f"Open run #{last.run_id} in History", icon=":material/history:",
+    st.page_link("screens/history.py", label=f"Open run #{last.run_id} in History", icon=":material/history:",
                  query_params={"run": str(last.run_id)})
 
 st.divider()

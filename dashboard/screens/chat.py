@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import views
+from dashboard import views
 from lab.audio import AudioClip
 from lab.chat import Conversation, Exchange, chat_models
 from lab.errors import LabError
 
 DEFAULT_MAX_TOKENS = 512
 
-views.ensure_app_navigation()
-
-
 def _new_conversation() -> None:
     st.session_state.pop("c_conv", None)
     st.session_state.pop("c_saved", None)
     st.session_state["c_rec_n"] = st.session_state.get("c_rec_n", 0) + 1  # a fresh recorder
-
 
 def _save() -> None:
     conv: Conversation | None = st.session_state.get("c_conv")
@@ -31,14 +27,12 @@ def _save() -> None:
     except Exception as e:  # e.g. the database refused the write; a callback must not raise
         st.session_state["c_saved"] = ("error", f"The conversation could not be saved ({type(e).__name__}: {e}).")
 
-
 def _user(ex: Exchange) -> None:
     with st.chat_message("user"):
         if ex.user.text:
             st.markdown(views.md_escape(ex.user.text))
         if ex.user.audio is not None:
             st.audio(ex.user.audio.data, format=views.mime_for(ex.user.audio.name))
-
 
 def _assistant(ex: Exchange) -> None:
     with st.chat_message("assistant"):
@@ -54,7 +48,6 @@ def _assistant(ex: Exchange) -> None:
         if caption:
             st.caption(caption)
 
-
 def _unavailable(model: str, hint: str | None) -> None:
     st.warning(f"**{views.md_escape(views.display_name(model))}** cannot run here: "
                f"{views.md_escape(views.short_hint(model, hint))}.", icon=":material/cloud_off:")
@@ -63,7 +56,6 @@ def _unavailable(model: str, hint: str | None) -> None:
         st.caption(f"The check said: {views.md_escape(hint or 'availability unknown')}")
         st.button("Check again", key="c_recheck", icon=":material/refresh:", on_click=views.availability.clear,
                   help="Availability is otherwise re-checked every 5 minutes")
-
 
 st.title("Chat")
 st.caption("Talk to a speech chat model: type or record a turn, it answers in text and speech. The conversation "
@@ -126,7 +118,7 @@ else:
             if saved and saved[0] == "ok":
                 st.success(f"Saved as run #{saved[1]} (kind chat, one result per exchange, audio kept).",
                            icon=":material/check_circle:")
-                st.page_link("pages/history.py", label=f"Open run #{saved[1]} in History",
+                st.page_link("screens/history.py", label=f"Open run #{saved[1]} in History",
                              icon=":material/history:", query_params={"run": str(saved[1])})
             elif saved:
                 st.error(saved[1])

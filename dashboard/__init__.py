@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: UI only. `streamlit run dashboard/app.py` (or `make run`)."""

@@ -1,0 +1,5 @@
+"""`python -m lab ...` runs the `lab` CLI."""
+
+from lab.serve.cli import main
+
+main()

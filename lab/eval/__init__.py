@@ -1,0 +1,1 @@
+"""Evaluation: datasets, corpus metrics, perturbations, regression gates, stability, blind A/B."""

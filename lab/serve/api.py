@@ -1,0 +1,115 @@
+"""HTTP API over the same core the CLI and dashboard use: `lab serve` or `uvicorn lab.api:app`.
+
+Errors: 400 bad input (bad audio, unknown model, empty text), 404 unknown run, 409 refused
+lifecycle transition (the rule's message in `detail`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from lab.errors import LabError, TransitionError
+
+app = FastAPI(title="Model Lab", version="0.1.0",
+              description="Run speech models side by side, score them, keep every run.")
+
+
+def _bad(e: LabError) -> HTTPException:
+    if isinstance(e, TransitionError):
+        return HTTPException(409, str(e))
+    if str(e).startswith("no run with id"):
+        return HTTPException(404, str(e))
+    return HTTPException(400, str(e))
+
+
+@app.get("/health")
+def health() -> dict:
+    return {"ok": True}
+
+
+@app.get("/models")
+def models() -> list[dict]:
+    from lab.lifecycle import models_overview
+
+    return models_overview()
+
+
+@app.post("/transcribe")
+def transcribe(file: Annotated[UploadFile, File()], models: Annotated[list[str], Form()],
+               reference: Annotated[str | None, Form()] = None, beam_size: Annotated[int, Form()] = 5) -> dict:
+    """Same contract as `lab transcribe --json`: run_id and one result per model."""
+    from lab.audio import load_audio
+    from lab.catalog import get_spec
+    from lab.engines.base import AsrOptions
+    from lab.runner import compare
+
+    try:
+        for m in models:
+            get_spec(m)
+        clip = load_audio(file.file.read(), name=file.filename or "upload")
+    except LabError as e:
+        raise _bad(e) from None
+    comp = compare(clip, list(dict.fromkeys(models)), reference or None, options=AsrOptions(beam_size=beam_size))
+    return {"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]}
+
+
+@app.get("/runs")
+def runs(limit: Annotated[int, Query(ge=1, le=500)] = 20, offset: Annotated[int, Query(ge=0)] = 0,
+         model: str | None = None, kind: str | None = None, clip: str | None = None) -> dict:
+    from lab.store import RunFilter, count_runs, list_runs
+
+    f = RunFilter(model=model, kind=kind, clip=clip)
+    return {"total": count_runs(f), "runs": list_runs(limit, offset, f)}
+
+
+@app.get("/runs/{run_id}")
+def run(run_id: int) -> dict:
+    from lab.store import get_run
+
+    try:
+        return get_run(run_id)
+    except LabError as e:
+        raise _bad(e) from None
+
+
+@app.delete("/runs/{run_id}")
+def delete(run_id: int) -> dict:
+    from lab.store import delete_run
+
+    try:
+        delete_run(run_id)
+    except LabError as e:
+        raise _bad(e) from None
+    return {"deleted": run_id}
+
+
+@app.get("/runs/{run_id}/report", response_class=HTMLResponse)
+def report(run_id: int) -> str:
+    from lab.serve.report import run_report_html
+
+    try:
+        return run_report_html(run_id)
+    except LabError as e:
+        raise _bad(e) from None
+
+
+class Promotion(BaseModel):
+    to: str
+    reason: str
+    actor: str | None = None
+
+
+@app.post("/models/{model_id}/promote")
+def promote(model_id: str, body: Promotion) -> list[dict]:
+    from lab.lifecycle import transition
+
+    try:
+        moved = transition(model_id, body.to, body.reason, body.actor)
+    except LabError as e:
+        raise _bad(e) from None
+    return [{"model": t.model_id, "from": t.from_state, "to": t.to_state, "reason": t.reason, "actor": t.actor}
+            for t in moved]
