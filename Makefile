@@ -1,5 +1,6 @@
 # make run  — set up .venv (first time or when pyproject.toml changes) and start the dashboard
-# make test — same set-up, then the test suite
+# make test — same set-up, then ruff, the import contracts and the whole test suite
+# make test-fast — the same without the tests marked slow (real models over many clips, the browser)
 SHELL := /bin/bash
 VENV  := .venv
 BIN   := $(VENV)/bin
@@ -20,7 +21,7 @@ for p in $$(ls -d "$$root"/versions/3.1[2-9]* 2>/dev/null | sort -V); do \
 echo "Model Lab needs Python 3.12 or newer: install it (e.g. 'pyenv install 3.12' or your OS package python3.12) or run make PYTHON=/path/to/python3.12" >&2; exit 1
 endef
 
-.PHONY: run test lint bench clean setup
+.PHONY: run test test-fast lint bench clean setup
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
@@ -33,9 +34,11 @@ $(STAMP): pyproject.toml Makefile
 run: $(STAMP)
 	$(BIN)/streamlit run dashboard/app.py
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-fast: lint
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

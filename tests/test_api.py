@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from lab.api import app
@@ -12,6 +13,7 @@ from tests.conftest import JFK_REF
 client = TestClient(app)
 
 
+@pytest.mark.slow
 def test_transcribe_upload_store_and_read_back(jfk: Path) -> None:
     r = client.post("/transcribe", files={"file": ("jfk.flac", jfk.read_bytes(), "audio/flac")},
                     data={"models": ["faster-whisper:tiny.en", "pocketsphinx:en-us"], "reference": JFK_REF})

@@ -105,6 +105,7 @@ def test_benchmarks_evaluates_shows_the_stored_figures_and_reopens_them(lab_db: 
     assert views.model_cache().loads == loads and store.count_runs() == 1
 
 
+@pytest.mark.slow
 def test_benchmarks_stability_and_robustness_on_one_clip(lab_db: Path, tmp_path: Path) -> None:
     manifest = write_manifest(tmp_path / "m.csv", ["jfk.flac"])
     at = app("benchmarks")
@@ -224,6 +225,7 @@ def test_blind_tts_trial_needs_both_played_stores_the_vote_and_reveals_names(lab
     assert list(ranked["Model"]) == [trial.model_b, trial.model_a] and list(ranked["Rank"]) == [1, 2]
 
 
+@pytest.mark.slow
 def test_blind_asr_trial_shows_transcripts_without_playback(lab_db: Path) -> None:
     at = app("listen")
     at.multiselect(key="ab_asr_pool").set_value([TINY, "pocketsphinx:en-us"]).run()
@@ -256,6 +258,7 @@ def test_chat_without_weights_says_what_to_install(lab_db: Path, monkeypatch: py
         views.availability.clear()
 
 
+@pytest.mark.slow
 def test_chat_with_the_tiny_checkpoint_replies_and_saves(lab_db: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("liquid_audio", reason="liquid-audio is not installed")

@@ -83,6 +83,7 @@ def tiny_lfm_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_synthesize_cli_with_lfm_from_lab_weights_dir(tiny_lfm_weights: Path, tmp_path: Path) -> None:
     env = {"LAB_WEIGHTS_DIR": str(tiny_lfm_weights)}
     models = json.loads(lab("models", "--json", env=env).stdout)

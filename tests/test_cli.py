@@ -35,6 +35,7 @@ def test_models_json_lists_catalog_with_state_and_availability() -> None:
     assert lfm["available"] is False and "LiquidAI/LFM2.5-Audio-1.5B" in lfm["hint"]
 
 
+@pytest.mark.slow
 def test_transcribe_json_contract_and_history(jfk: Path) -> None:
     p = lab("transcribe", str(jfk), "-m", "faster-whisper:tiny.en", "-m", "pocketsphinx:en-us", "--ref", JFK_REF,
             "--json")
@@ -53,6 +54,7 @@ def test_transcribe_json_contract_and_history(jfk: Path) -> None:
     assert newest["models"] == ["faster-whisper:tiny.en", "pocketsphinx:en-us"]
 
 
+@pytest.mark.slow
 def test_transcribe_without_reference_has_null_wer(tmp_path: Path, jfk: Path) -> None:
     ref = tmp_path / "ref.txt"
     ref.write_text(JFK_REF)
@@ -106,6 +108,7 @@ def test_usage_errors_exit_2(args: list[str], words: str, jfk: Path) -> None:
     assert_clean_error(lab(*args), 2, words)
 
 
+@pytest.mark.slow
 def test_unavailable_model_is_an_error_result_not_a_crash(jfk: Path) -> None:
     p = lab("transcribe", str(jfk), "-m", "lfm2.5-audio:1.5b", "-m", "pocketsphinx:en-us", "--json")
     assert p.returncode == 0, p.stderr
@@ -115,6 +118,7 @@ def test_unavailable_model_is_an_error_result_not_a_crash(jfk: Path) -> None:
     assert only.returncode == 1 and json.loads(only.stdout)["results"][0]["error"]
 
 
+@pytest.mark.slow
 def test_doctor_reports_engines_and_database() -> None:
     p = lab("doctor")
     assert p.returncode == 0, p.stderr

@@ -159,6 +159,7 @@ def test_pack_settings_are_carried_over(openai_tiny, hf_tiny, tiny_pack):
 # --- transcription ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_openai_whisper_transcribes_jfk(openai_tiny, jfk):
     result = openai_tiny.transcribe(jfk, AsrOptions(beam_size=1, word_timestamps=True))
     assert wer("jfk.flac", result.text) <= 0.05, result.text
@@ -173,6 +174,7 @@ def test_transformers_transcribes_jfk(hf_tiny, jfk):
     assert result.flags == [] and result.segments and result.segments[-1].end <= 11.1
 
 
+@pytest.mark.slow
 def test_converted_runtimes_match_faster_whisper(openai_tiny, hf_tiny, jfk):
     ct2 = build_engine(get_spec("faster-whisper:tiny.en"), CPU)
     ct2.load()
@@ -181,6 +183,7 @@ def test_converted_runtimes_match_faster_whisper(openai_tiny, hf_tiny, jfk):
     assert normalize(hf_tiny.transcribe(jfk, GREEDY).text) == expected
 
 
+@pytest.mark.slow
 def test_transformers_long_form(hf_tiny):
     clip = load_audio(AUDIO / "two_cities.wav")
     assert clip.duration_s > 40
@@ -194,6 +197,7 @@ def test_transformers_flags_truncation(hf_tiny, jfk):
     assert result.flags == ["truncated"]
 
 
+@pytest.mark.slow
 def test_multilingual_base_transcribes_jfk(jfk):
     engine = _engine("transformers:whisper-base")
     assert engine.model.generation_config.is_multilingual

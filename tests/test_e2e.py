@@ -23,7 +23,7 @@ import pytest
 from dashboard.views import slug
 from tests.conftest import JFK_REF
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")

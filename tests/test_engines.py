@@ -32,6 +32,7 @@ def test_offline_models_are_available(model: str) -> None:
     assert a.available and a.source == "pack", a.hint
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["jfk.flac", "beckett.wav", "two_cities.wav"])
 def test_real_models_transcribe_shared_recordings_and_the_run_is_stored(name: str) -> None:
     row = next(r for r in manifest() if r["file"] == name)
@@ -69,6 +70,7 @@ def test_whisper_word_timestamps_are_ordered_and_inside_the_clip(jfk) -> None:  
     assert [w.word.strip(" ,.").lower() for w in r.words][:4] == ["and", "so", "my", "fellow"]
 
 
+@pytest.mark.slow
 def test_base_detects_language_and_a_second_run_reuses_the_loaded_model(jfk) -> None:  # noqa: ANN001
     clip = load_audio(jfk)
     first = compare(clip, ["faster-whisper:base"], store_run=False).results[0]
@@ -77,6 +79,7 @@ def test_base_detects_language_and_a_second_run_reuses_the_loaded_model(jfk) -> 
     assert again.cached and again.warmup_s is None and again.text == first.text
 
 
+@pytest.mark.slow
 def test_same_clip_is_stored_once(jfk) -> None:  # noqa: ANN001
     clip = load_audio(jfk)
     a = compare(clip, ["pocketsphinx:en-us"]).run_id

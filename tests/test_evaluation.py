@@ -19,6 +19,7 @@ from tests.conftest import shared, write_manifest
 TINY, SPHINX = "faster-whisper:tiny.en", "pocketsphinx:en-us"
 
 
+@pytest.mark.slow
 def test_eval_over_shared_audio_ci_and_paired_comparison_agree() -> None:
     report = evaluate(shared("manifest.csv"), [TINY, SPHINX])
     ds = load_dataset(shared("manifest.csv"))
@@ -44,6 +45,7 @@ def test_eval_over_shared_audio_ci_and_paired_comparison_agree() -> None:
     assert len(stored["results"]) == 2 * len(ds.rows) and all(r["clip_id"] for r in stored["results"])
 
 
+@pytest.mark.slow
 def test_eval_cli_json_contract(tmp_path: Path) -> None:
     m = write_manifest(tmp_path / "m.csv", ["jfk.flac", "beckett.wav"])
     p = lab("eval", str(m), "-m", TINY, "--json")
@@ -65,6 +67,7 @@ def _config(tmp_path: Path, manifest: Path, models: list[str], **thresholds: flo
     return cfg
 
 
+@pytest.mark.slow
 def test_regression_that_fails_on_purpose_and_one_that_passes(tmp_path: Path, fresh_db: str) -> None:
     manifest = write_manifest(tmp_path / "m.csv", ["jfk.flac", "beckett.wav"])
     # pocketsphinx cannot reach 1% WER: this must fail, exit 1, write and store the report
@@ -96,6 +99,7 @@ def test_regress_config_errors_exit_2(tmp_path: Path) -> None:
     assert "unknown thresholds" in lab("regress", str(bad)).stderr
 
 
+@pytest.mark.slow
 def test_stability_statistics(jfk: Path) -> None:
     r = stability(load_audio(jfk), TINY, runs=5)
     assert r.runs == 5 and len(r.latencies_s) == 5 and r.errors == 0
@@ -109,6 +113,7 @@ def test_stability_statistics(jfk: Path) -> None:
     assert out["errors"] == 0 and out["identical"] is True
 
 
+@pytest.mark.slow
 def test_every_lifecycle_gate(tmp_path: Path, fresh_db: str) -> None:
     manifest = write_manifest(tmp_path / "m.csv", ["jfk.flac"])
     # experimental → production: no skipping
@@ -150,6 +155,7 @@ def test_every_lifecycle_gate(tmp_path: Path, fresh_db: str) -> None:
     assert p.returncode == 2 and "[one-step-at-a-time]" in p.stderr
 
 
+@pytest.mark.slow
 def test_html_report_is_self_contained(tmp_path: Path) -> None:
     report = evaluate(write_manifest(tmp_path / "m.csv", ["jfk.flac"]), [TINY])
     out = tmp_path / "r.html"

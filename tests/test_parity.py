@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_lab, write_manifest
 
 TRIO = ["faster-whisper:tiny.en", "openai-whisper:tiny.en", "transformers:whisper-tiny.en"]
 
 
+@pytest.mark.slow
 def test_parity_cli_three_runtimes_within_half_a_point(tmp_path: Path) -> None:
     manifest = write_manifest(tmp_path / "m.csv", ["jfk.flac", "beckett.wav"])
     args = ["parity", str(manifest), "--json"]

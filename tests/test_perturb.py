@@ -52,6 +52,7 @@ def test_perturbations_do_what_they_say(sets) -> None:  # noqa: ANN001
     assert np.mean(np.abs(clipped) >= 0.89) > 0.05
 
 
+@pytest.mark.slow
 def test_wer_degrades_with_babble(sets, tmp_path: Path) -> None:  # noqa: ANN001
     manifest = sets[0]
     report, curves = robustness(manifest, ["faster-whisper:tiny.en"], tmp_path / "r", seed=0,

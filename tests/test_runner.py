@@ -18,6 +18,7 @@ def fakes(tmp_path: Path) -> list[str]:
     return fake_engine.install(tmp_path)
 
 
+@pytest.mark.slow
 def test_failing_engines_do_not_lose_the_other_results(fakes: list[str], jfk: Path) -> None:
     clip = load_audio(jfk)
     order = ["fake:crash", "fake:ok", "fake:oom", "fake:loadfail", "nope:missing", "fake:ok2"]
@@ -36,6 +37,7 @@ def test_failing_engines_do_not_lose_the_other_results(fakes: list[str], jfk: Pa
     assert {r["model_id"]: r["error"] for r in stored["results"]}["fake:crash"] == res["fake:crash"].error
 
 
+@pytest.mark.slow
 def test_results_arrive_one_by_one_and_are_stored_as_they_come(fakes: list[str], jfk: Path) -> None:
     comp = Comparison(load_audio(jfk), ["fake:ok", "fake:crash"], cache=ModelCache())
     it = iter(comp)
