@@ -1,13 +1,26 @@
 """Error rates, alignments, speed and their uncertainty.
 
-WER/CER are computed by jiwer after Whisper's English normaliser (Whisper's basic normaliser for
-other languages), so "Mr." vs "mister" or punctuation never counts as an error; the raw
-(un-normalised) figures are kept beside them. Corpus WER sums errors over all words rather than
-averaging clip WERs, and its uncertainty comes from a bootstrap over clips.
+Scoring is language-aware. The REFERENCE's language (the manifest's, not the one a model detected)
+chooses the normaliser and the headline metric:
+
+- every text is Unicode NFKC-folded first; Chinese (zh, yue) is folded to simplified characters
+  with OpenCC on both sides, so traditional vs simplified never counts as an error;
+- English uses Whisper's English normaliser ("Mr." vs "mister", punctuation, spelling); every other
+  language Whisper's basic normaliser (lower case, no punctuation or symbols), except that combining
+  marks are kept: Whisper's turns them into spaces, which splits Thai, Hindi and other abugida words;
+- languages written without spaces (zh, ja, ko, th, lo, my, km, yue) are headlined by CER, counted
+  over characters with whitespace removed; all others by WER. Both are always computed.
+
+Without a known reference language the caller's fallback (the model's or detected language) picks the
+normaliser, as before, and `Score.language_source` says so. The raw (un-normalised) figures are kept
+beside the normalised ones. Corpus WER sums errors over all words rather than averaging clip WERs, and
+its uncertainty comes from a bootstrap over clips.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -16,20 +29,58 @@ import jiwer
 import numpy as np
 
 BOOTSTRAP_SAMPLES = 2000
+# written without spaces between words: CER is the meaningful headline
+CER_LANGUAGES = frozenset({"zh", "ja", "ko", "th", "lo", "my", "km", "yue"})
+CHINESE = frozenset({"zh", "yue"})
+EMPTY_REFERENCE_NOTE = "reference is empty after normalisation (punctuation only?); not scored"
+
+
+def base_language(language: str | None) -> str | None:
+    """'zh-TW' / 'en_US' / ' EN ' → 'zh' / 'en' / 'en'; None for no or several languages ('en+es')."""
+    lang = (language or "").strip().lower().replace("_", "-")
+    if not lang or "+" in lang or "," in lang:
+        return None
+    return lang.split("-")[0] or None
+
+
+def headline_metric(language: str | None) -> str:
+    """'cer' for languages written without spaces, 'wer' otherwise (and when unknown)."""
+    return "cer" if base_language(language) in CER_LANGUAGES else "wer"
+
+
+def _basic(s: str) -> str:
+    """Whisper's BasicTextNormalizer, keeping combining marks (category M) instead of spacing them."""
+    s = s.lower()
+    s = re.sub(r"[<\[][^>\]]*[>\]]", "", s)
+    s = re.sub(r"\(([^)]+?)\)", "", s)
+    return "".join(" " if unicodedata.category(c)[0] in "SP" else c for c in unicodedata.normalize("NFKC", s))
+
+
+@cache
+def _to_simplified() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
 
 
 @cache
 def normalizer(language: str | None = "en") -> Callable[[str], str]:
     # whisper.normalizers pulls in torch through whisper/__init__; import only when scoring
-    from whisper.normalizers import BasicTextNormalizer, EnglishTextNormalizer
+    from whisper.normalizers import EnglishTextNormalizer
 
-    if language in (None, "", "en") or (language or "").startswith("en"):
+    lang = base_language(language)
+    if lang in (None, "en"):
         return EnglishTextNormalizer()
-    return BasicTextNormalizer()
+    return _basic
 
 
 def normalize(text: str, language: str | None = "en") -> str:
-    return " ".join(normalizer(language)(text or "").split())
+    """NFKC, simplified Chinese for zh/yue, then the language's normaliser; whitespace collapsed. Tokens
+    with no letter or digit (a "." the English normaliser leaves from "...") are not words and are dropped."""
+    text = unicodedata.normalize("NFKC", text or "")
+    if base_language(language) in CHINESE:
+        text = _to_simplified()(text)
+    return " ".join(w for w in normalizer(language)(text).split() if any(c.isalnum() for c in w))
 
 
 @dataclass(frozen=True)
@@ -43,6 +94,8 @@ class DiffOp:
 
 @dataclass(frozen=True)
 class Score:
+    """One clip's score. `headline` is the figure to decide on: CER for languages written without spaces."""
+
     wer: float | None
     cer: float | None
     raw_wer: float | None
@@ -54,21 +107,38 @@ class Score:
     ref_words: int
     ref_chars: int
     char_errors: int
+    language: str | None = None  # the language whose rules scored it
+    language_source: str = "reference"  # "reference", or the fallback's: "model", "detected", "default"
+    headline_metric: str = "wer"
+    note: str | None = None
 
     @property
     def errors(self) -> int:
         return self.substitutions + self.deletions + self.insertions
 
+    @property
+    def headline(self) -> float | None:
+        return self.cer if self.headline_metric == "cer" else self.wer
 
-def score(reference: str, hypothesis: str, language: str | None = "en") -> Score:
-    """WER and CER of one hypothesis; all None when the normalised reference is empty."""
-    ref, hyp = normalize(reference, language), normalize(hypothesis, language)
+
+def score(reference: str, hypothesis: str, language: str | None = "en", language_source: str = "reference") -> Score:
+    """WER and CER of one hypothesis under `language`'s rules; all None (with a note) when the normalised
+    reference is empty. `language_source` records where the language came from ("reference" when it is
+    the reference's own; anything else marks a fallback)."""
+    lang = base_language(language)
+    metric = headline_metric(lang)
+    ref, hyp = normalize(reference, lang), normalize(hypothesis, lang)
     if not ref:
-        return Score(None, None, None, None, 0, 0, 0, 0, 0, 0, 0)
+        return Score(None, None, None, None, 0, 0, 0, 0, 0, 0, 0, lang, language_source, metric, EMPTY_REFERENCE_NOTE)
     words = jiwer.process_words(ref, hyp)
-    chars = jiwer.process_characters(ref, hyp)
+    if metric == "cer":  # no word boundaries: spaces a model or the normaliser put in are not characters
+        ref_c, hyp_c = "".join(ref.split()), "".join(hyp.split())
+    else:
+        ref_c, hyp_c = ref, hyp
+    chars = jiwer.process_characters(ref_c, hyp_c)
     char_errors = chars.substitutions + chars.deletions + chars.insertions
     raw_ref, raw_hyp = " ".join(reference.split()), " ".join((hypothesis or "").split())
+    note = None if language_source == "reference" else f"no reference language; scored as '{lang}' ({language_source})"
     return Score(
         wer=words.wer,
         cer=chars.cer,
@@ -79,8 +149,12 @@ def score(reference: str, hypothesis: str, language: str | None = "en") -> Score
         deletions=words.deletions,
         insertions=words.insertions,
         ref_words=len(ref.split()),
-        ref_chars=len(ref),
+        ref_chars=len(ref_c),
         char_errors=char_errors,
+        language=lang,
+        language_source=language_source,
+        headline_metric=metric,
+        note=note,
     )
 
 
@@ -147,18 +221,28 @@ def _resample_idx(n: int, samples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(samples, n))
 
 
-def bootstrap_wer_ci(scores: Sequence[Score], samples: int = BOOTSTRAP_SAMPLES, seed: int = 0,
-                     level: float = 0.95) -> tuple[float, float] | None:
-    """Percentile bootstrap CI of corpus WER, resampling clips with replacement."""
+def bootstrap_ci(scores: Sequence[Score], metric: str = "wer", samples: int = BOOTSTRAP_SAMPLES, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap CI of corpus WER or CER, resampling clips with replacement."""
     used = [s for s in scores if s.wer is not None]
     if not used:
         return None
-    err = np.array([s.errors for s in used], dtype=float)
-    n = np.array([s.ref_words for s in used], dtype=float)
+    if metric == "cer":
+        err = np.array([s.char_errors for s in used], dtype=float)
+        n = np.array([s.ref_chars for s in used], dtype=float)
+    else:
+        err = np.array([s.errors for s in used], dtype=float)
+        n = np.array([s.ref_words for s in used], dtype=float)
     idx = _resample_idx(len(used), samples, seed)
-    wers = err[idx].sum(1) / np.maximum(n[idx].sum(1), 1)
+    rates = err[idx].sum(1) / np.maximum(n[idx].sum(1), 1)
     tail = (1 - level) / 2 * 100
-    return float(np.percentile(wers, tail)), float(np.percentile(wers, 100 - tail))
+    return float(np.percentile(rates, tail)), float(np.percentile(rates, 100 - tail))
+
+
+def bootstrap_wer_ci(scores: Sequence[Score], samples: int = BOOTSTRAP_SAMPLES, seed: int = 0,
+                     level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap CI of corpus WER, resampling clips with replacement."""
+    return bootstrap_ci(scores, "wer", samples, seed, level)
 
 
 @dataclass(frozen=True)

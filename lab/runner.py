@@ -18,7 +18,7 @@ from lab.engines.base import AsrOptions, Segment, Transcription, Word
 from lab.errors import LabError, failure_message
 from lab.flags import flags_for
 from lab.loading import ModelCache, default_cache
-from lab.metrics import Score, rtfx, score
+from lab.metrics import Score, base_language, rtfx, score
 
 WARMUP_S = 2.0  # length of the warm-up slice run once after a fresh load, excluded from latency
 
@@ -42,10 +42,11 @@ class ModelResult:
     segments: list[Segment] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
     score: Score | None = None
+    skipped: str | None = None  # why this model was not run on the clip (e.g. a language it does not support)
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and self.skipped is None
 
     def to_json(self) -> dict:
         """The CLI/API contract: model, text, wer, cer, latency_s, rtfx, load_s, error (+ extras)."""
@@ -73,8 +74,12 @@ class ModelResult:
 
 def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
                    options: AsrOptions | None = None, cache: ModelCache | None = None,
-                   device: str | None = None, compute_type: str | None = None, warmup: bool = True) -> ModelResult:
-    """Load (or reuse) one model and transcribe one clip; never raises for a model's own failure."""
+                   device: str | None = None, compute_type: str | None = None, warmup: bool = True,
+                   reference_language: str | None = None) -> ModelResult:
+    """Load (or reuse) one model and transcribe one clip; never raises for a model's own failure.
+
+    `reference_language` (the reference's own language, e.g. a manifest's) chooses how the clip is scored;
+    without it the model's language (English-only models) or the detected one is used, and the score says so."""
     options = options or AsrOptions()
     cache = cache or default_cache()
     try:
@@ -93,7 +98,7 @@ def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
     except Exception as e:  # the engine's own crash or OOM: this model's result, the others carry on
         result.error = failure_message(model_id, e, f"transcribing on {engine.config.device}")
         return result
-    return _fill(result, t, clip, reference)
+    return _fill(result, t, clip, reference, reference_language)
 
 
 def _warm_up(engine, clip: AudioClip, options: AsrOptions) -> float:  # noqa: ANN001
@@ -106,15 +111,20 @@ def _warm_up(engine, clip: AudioClip, options: AsrOptions) -> float:  # noqa: AN
     return time.perf_counter() - start
 
 
-def _fill(result: ModelResult, t: Transcription, clip: AudioClip, reference: str | None) -> ModelResult:
+def _fill(result: ModelResult, t: Transcription, clip: AudioClip, reference: str | None,
+          reference_language: str | None = None) -> ModelResult:
     result.text, result.language = t.text, t.language
     result.segments, result.words = t.segments, t.words
     result.flags = flags_for(t.text, clip.samples, t.flags)
     result.rtfx = rtfx(clip.duration_s, result.latency_s or 0.0)
     if reference and reference.strip():
-        spec = get_spec(result.model)
-        lang = "en" if spec.english_only else (t.language or "en")
-        result.score = score(reference, t.text, lang)
+        if base_language(reference_language):
+            result.score = score(reference, t.text, reference_language, "reference")
+        else:  # fallback, as before: the model's only language, else the detected one
+            spec = get_spec(result.model)
+            lang, source = ("en", "model") if spec.english_only else (
+                (t.language, "detected") if t.language else ("en", "default"))
+            result.score = score(reference, t.text, lang, source)
         result.wer, result.cer = result.score.wer, result.score.cer
     return result
 

@@ -6,8 +6,11 @@ import pytest
 
 from lab.metrics import (
     align,
+    base_language,
+    bootstrap_ci,
     bootstrap_wer_ci,
     corpus_score,
+    headline_metric,
     normalize,
     paired_wer_diff,
     percentiles,
@@ -90,3 +93,59 @@ def test_percentiles_and_rtfx() -> None:
     assert p["p50"] == pytest.approx(50.5) and p["p95"] == pytest.approx(95.05) and p["p99"] == pytest.approx(99.01)
     assert percentiles([])["p50"] is None
     assert rtfx(10.0, 0.5) == 20.0 and rtfx(10.0, 0.0) is None
+
+
+def test_chinese_traditional_and_simplified_score_equal() -> None:
+    trad, simp = "我們的國家很大，歷史也很長。", "我们的国家很大历史也很长"
+    s = score(trad, simp, "zh")
+    assert s.cer == 0.0 and s.headline_metric == "cer" and s.headline == 0.0
+    assert score(simp, trad, "zh-TW").cer == 0.0  # both sides are folded, region subtags ignored
+    assert score(trad, simp, "en").cer > 0  # without the Chinese rule they differ: the fold is what equates them
+    one_wrong = score(trad, "我们的国家很小历史也很长", "zh")
+    assert one_wrong.char_errors == 1 and one_wrong.cer == pytest.approx(1 / 12)
+
+
+def test_japanese_is_headlined_by_cer_over_characters_without_spaces() -> None:
+    s = score("今日はいい天気ですね。", "今日は いい天気です", "ja")
+    # 10 reference characters, one deleted (ね); the space the model put in is not an error
+    assert s.headline_metric == "cer" and s.ref_chars == 10 and s.char_errors == 1
+    assert s.headline == s.cer == pytest.approx(0.1)
+    assert s.wer is not None  # both metrics always computed
+    assert score("Ever tried. Ever failed.", "ever tried ever failed", "es").headline_metric == "wer"
+
+
+def test_punctuation_only_reference_gives_none_with_a_note() -> None:
+    for lang in ("en", "es", "zh", None):
+        s = score(" … ?! — ", "twenty two", lang)
+        assert s.wer is None and s.cer is None and s.headline is None
+        assert "empty after normalisation" in s.note
+    assert corpus_score([score("...", "x", "en")]).wer is None
+
+
+def test_nfkc_folds_compatibility_characters() -> None:
+    # full-width Latin letters and digits, and the "ﬁ" ligature, are the same text after NFKC
+    assert score("ｆｕｌｌ ｗｉｄｔｈ ﬁne", "full width fine", "de").wer == 0.0
+    assert score("カタカナ１２３", "ｶﾀｶﾅ123", "ja").cer == 0.0  # half-width katakana
+    assert score("full width", "ｆｕｌｌ ｗｉｄｔｈ", "en").wer == 0.0
+
+
+def test_non_english_normaliser_keeps_combining_marks() -> None:
+    # Whisper's basic normaliser turns Devanagari vowel signs into spaces; a wrong vowel sign must count
+    assert score("नमस्ते दुनिया", "नमस्ते दुनिया", "hi").wer == 0.0
+    assert score("नमस्ते दुनिया", "नमस्ता दुनिया", "hi").wer == 0.5
+
+
+def test_unknown_reference_language_falls_back_and_says_so() -> None:
+    s = score("Mr. Smith", "mister smith", "en", language_source="model")
+    assert s.wer == 0.0 and s.language_source == "model" and "no reference language" in s.note
+    assert score("Mr. Smith", "mister smith", "en").note is None
+    assert score("a b", "a b", None).language is None and headline_metric(None) == "wer"
+    assert base_language(" zh_TW ") == "zh" and base_language("en+es") is None
+
+
+def test_cer_bootstrap_ci_contains_the_corpus_cer() -> None:
+    scores = [score("今日はいい天気です", "今日はいい天気", "ja"), score("東京に行きます", "東京に行きます", "ja"),
+              score("ありがとう", "ありがと", "ja")]
+    c = corpus_score(scores)
+    lo, hi = bootstrap_ci(scores, "cer")
+    assert lo <= c.cer <= hi and c.cer == pytest.approx(3 / 21)

@@ -3,6 +3,13 @@
 A dataset is a manifest CSV (`file,reference[,language,speakers,tags]`, paths relative to the CSV),
 the same format as ../shared/audio/manifest.csv. Each model runs over every clip before the next
 model starts (one load, fair timing); clips are decoded once and shared.
+
+Languages: a clip is scored by its manifest language's rules (lab.metrics), and a model is not run on a
+clip in a language its catalog entry does not list (counted as skipped, with the reason). A multilingual
+model is told the clip's language by default, so its accuracy is not mixed up with language-id errors;
+`language_hint=False` lets it detect the language instead, and then `language_id_accuracy` is measured.
+Headline WER/CER are over the clips a model ran; `by_language` and `by_tag` give each group's headline
+metric (CER for languages written without spaces) with a bootstrap CI.
 """
 
 from __future__ import annotations
@@ -16,11 +23,11 @@ from pathlib import Path
 
 from lab import store
 from lab.audio import AudioClip, load_audio
-from lab.catalog import get_spec
+from lab.catalog import ModelSpec, get_spec
 from lab.engines.base import AsrOptions
 from lab.errors import AudioError, LabError
 from lab.loading import ModelCache, default_cache
-from lab.metrics import bootstrap_wer_ci, corpus_score, paired_wer_diff, percentiles
+from lab.metrics import Score, base_language, bootstrap_ci, bootstrap_wer_ci, corpus_score, paired_wer_diff, percentiles
 from lab.runner import ModelResult, transcribe_one
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
@@ -43,6 +50,27 @@ class DatasetRow:
         """A language code to pass to the model, only when the clip has exactly one."""
         lang = (self.language or "").strip()
         return lang if lang and "+" not in lang and "," not in lang else None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language of the clip ('en+es' → ('en', 'es')), as base codes; () when unknown."""
+        parts = (self.language or "").replace("+", ",").split(",")
+        return tuple(dict.fromkeys(b for b in (base_language(x) for x in parts) if b))
+
+    @property
+    def language_key(self) -> str:
+        """The clip's group in `by_language`: 'en', 'en+es', or 'unknown'."""
+        return "+".join(self.languages) or "unknown"
+
+
+def unsupported_reason(spec: ModelSpec, row: DatasetRow) -> str | None:
+    """Why `spec` must not run on the clip, or None: a language not in the catalog's `languages`."""
+    if "multi" in spec.languages or not row.languages:
+        return None
+    missing = [x for x in row.languages if x not in {base_language(s) for s in spec.languages}]
+    if not missing:
+        return None
+    return f"language {'+'.join(missing)} not among the model's languages ({', '.join(spec.languages)})"
 
 
 @dataclass
@@ -68,7 +96,7 @@ def load_dataset(path: str | Path) -> Dataset:
     for r in reader:
         file = (path.parent / r["file"].strip()).resolve()
         ref = (r.get("reference") or "").strip() or None
-        tags = tuple(t for t in (r.get("tags") or "").replace(";", ",").split(",") if t.strip())
+        tags = tuple(t.strip() for t in (r.get("tags") or "").replace(";", ",").split(",") if t.strip())
         rows.append(DatasetRow(file, ref, (r.get("language") or "").strip() or None, r.get("speakers"), tags))
         if ref is None:
             notes.append(f"{file.name}: no reference; transcribed but not scored for WER.")
@@ -91,6 +119,16 @@ class ModelSummary:
     clips: int  # clips scored for WER
     errors: int
     flags: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0  # clips not run: a language the model does not support
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+    # {"en": {"metric": "wer", "value": .., "ci": [lo, hi], "clips": n}, "zh": {"metric": "cer", ..}}
+    by_language: dict[str, dict] = field(default_factory=dict)
+    by_tag: dict[str, dict] = field(default_factory=dict)
+    # share of clips whose detected language matched the reference's; None for English-only models and
+    # when the model was told each clip's language (nothing was detected)
+    language_id_accuracy: float | None = None
+    language_id_clips: int = 0
+    language_given: bool = False  # the clip's manifest language was passed to the model
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -132,10 +170,12 @@ def decode_dataset(ds: Dataset, notes: list[str]) -> list[tuple[DatasetRow, Audi
 
 def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: AsrOptions | None = None,
              cache: ModelCache | None = None, progress: Progress | None = None, store_run: bool = True,
-             kind: str = "eval", device: str | None = None, compute_type: str | None = None) -> EvalReport:
+             kind: str = "eval", device: str | None = None, compute_type: str | None = None,
+             language_hint: bool = True) -> EvalReport:
+    """`language_hint`: tell multilingual models each clip's manifest language (default), or let them detect
+    it (then language-id accuracy is measured). Scoring always follows the manifest language."""
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
-    for m in model_ids:
-        get_spec(m)  # unknown ids are bad input, before any work
+    specs = {m: get_spec(m) for m in model_ids}  # unknown ids are bad input, before any work
     options, cache = options or AsrOptions(), cache or default_cache()
     notes = list(ds.notes)
     clips = decode_dataset(ds, notes)
@@ -151,15 +191,23 @@ def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: A
             for row, clip in clips:
                 if progress:
                     progress(done, total, f"{model_id} · {row.name}")
-                opts = replace(options, language=options.language or row.single_language)
-                r = transcribe_one(clip, model_id, row.reference, opts, cache, device, compute_type)
+                reason = unsupported_reason(specs[model_id], row)
+                if reason:
+                    results[model_id].append(ModelResult(model_id, skipped=reason))
+                    done += 1
+                    continue
+                hint = row.single_language if language_hint else None
+                opts = replace(options, language=options.language or hint)
+                r = transcribe_one(clip, model_id, row.reference, opts, cache, device, compute_type,
+                                   reference_language=row.single_language)
                 results[model_id].append(r)
                 if run_id is not None:
                     store.add_result(run_id, {**r.row(), "clip_id": clip_ids[row.file]})
                 done += 1
         if progress:
             progress(total, total, "done")
-        report = summarize(ds, clips, results, notes)
+        told = {m: bool(options.language) or (language_hint and not specs[m].english_only) for m in model_ids}
+        report = summarize(ds, clips, results, notes, told)
         report.run_id = run_id
         if run_id is not None:
             errors = sum(m.errors for m in report.models)
@@ -180,14 +228,28 @@ def _start(ds: Dataset, model_ids: Sequence[str], options: AsrOptions, kind: str
 
 
 def summarize(ds: Dataset, clips: list[tuple[DatasetRow, AudioClip]], results: dict[str, list[ModelResult]],
-              notes: list[str]) -> EvalReport:
-    models = [_model_summary(m, rs, clips) for m, rs in results.items()]
+              notes: list[str], language_given: dict[str, bool] | None = None) -> EvalReport:
+    language_given = language_given or {}
+    models = [_model_summary(m, rs, clips, language_given.get(m, False)) for m, rs in results.items()]
+    for m in models:
+        for reason, n in m.skipped_reasons.items():
+            notes.append(f"{m.model}: skipped {n} clip(s): {reason}.")
+        if m.language_given and not get_spec(m.model).english_only:
+            notes.append(f"{m.model}: told each clip's manifest language; language-id accuracy not measured "
+                         "(lab eval --detect-language measures it).")
+    if any(not row.languages for row, _ in clips):
+        notes.append("clips without a manifest language are scored by the model's or detected language "
+                     "(language_source in each score).")
     per_clip = []
     for i, (row, clip) in enumerate(clips):
-        entry = {"file": row.name, "duration_s": clip.duration_s, "reference": row.reference}
+        entry = {"file": row.name, "duration_s": clip.duration_s, "reference": row.reference,
+                 "language": row.language}
         for m, rs in results.items():
             r = rs[i]
-            entry[m] = {"text": r.text, "wer": r.wer, "latency_s": r.latency_s, "error": r.error, "flags": r.flags}
+            s = r.score
+            entry[m] = {"text": r.text, "wer": r.wer, "latency_s": r.latency_s, "error": r.error, "flags": r.flags,
+                        "cer": r.cer, "headline_metric": s.headline_metric if s else None,
+                        "language": r.language, "skipped": r.skipped, "note": s.note if s else None}
         per_clip.append(entry)
     paired = []
     for a, b in itertools.combinations(results, 2):
@@ -199,8 +261,36 @@ def summarize(ds: Dataset, clips: list[tuple[DatasetRow, AudioClip]], results: d
     return EvalReport(str(ds.path), models, per_clip, paired, notes, results=dict(results))
 
 
-def _model_summary(model_id: str, rs: list[ModelResult], clips: list[tuple[DatasetRow, AudioClip]]) -> ModelSummary:
+def _group(scores: list[Score]) -> dict | None:
+    """One group's headline: CER when every clip in it is headlined by CER, else WER; None if nothing scored."""
+    used = [s for s in scores if s.wer is not None]
+    if not used:
+        return None
+    metric = "cer" if all(s.headline_metric == "cer" for s in used) else "wer"
+    c = corpus_score(used)
+    ci = bootstrap_ci(used, metric)
+    return {"metric": metric, "value": c.cer if metric == "cer" else c.wer, "ci": list(ci) if ci else None,
+            "clips": c.clips}
+
+
+def _groups(keyed: list[tuple[str, Score]]) -> dict[str, dict]:
+    by: dict[str, list[Score]] = {}
+    for key, s in keyed:
+        by.setdefault(key, []).append(s)
+    return {k: g for k, v in sorted(by.items()) if (g := _group(v)) is not None}
+
+
+def _model_summary(model_id: str, rs: list[ModelResult], clips: list[tuple[DatasetRow, AudioClip]],
+                   language_given: bool = False) -> ModelSummary:
     scores = [r.score for r in rs if r.ok and r.score is not None]
+    scored = [(row, r.score) for r, (row, _) in zip(rs, clips, strict=True) if r.ok and r.score is not None]
+    skipped: dict[str, int] = {}
+    for r in rs:
+        if r.skipped:
+            skipped[r.skipped] = skipped.get(r.skipped, 0) + 1
+    detected = [(base_language(r.language), row.languages[0]) for r, (row, _) in zip(rs, clips, strict=True)
+                if r.ok and len(row.languages) == 1]
+    measure_lid = not language_given and not get_spec(model_id).english_only and detected
     c = corpus_score(scores)
     ok = [(r, clip) for r, (_, clip) in zip(rs, clips, strict=True) if r.ok and r.latency_s]
     audio, compute = sum(clip.duration_s for _, clip in ok), sum(r.latency_s for r, _ in ok)
@@ -213,7 +303,12 @@ def _model_summary(model_id: str, rs: list[ModelResult], clips: list[tuple[Datas
         model=model_id, wer=c.wer, wer_ci=bootstrap_wer_ci(scores), cer=c.cer, substitutions=c.substitutions,
         deletions=c.deletions, insertions=c.insertions, ref_words=c.ref_words,
         rtfx=audio / compute if compute else None, latency_p50_s=p["p50"], latency_p95_s=p["p95"],
-        clips=c.clips, errors=sum(1 for r in rs if not r.ok), flags=flags,
+        clips=c.clips, errors=sum(1 for r in rs if r.error is not None), flags=flags,
+        skipped=sum(skipped.values()), skipped_reasons=skipped,
+        by_language=_groups([(row.language_key, s) for row, s in scored]),
+        by_tag=_groups([(t, s) for row, s in scored for t in row.tags]),
+        language_id_accuracy=sum(d == ref for d, ref in detected) / len(detected) if measure_lid else None,
+        language_id_clips=len(detected) if measure_lid else 0, language_given=language_given,
     )
 
 

@@ -189,6 +189,18 @@ def _print_eval(models: list[dict], paired: list[dict], notes: list[str]) -> Non
              _fmt(m["cer"]), f"{m['substitutions']}/{m['deletions']}/{m['insertions']}", _fmt(m["rtfx"], ".1f"),
              _fmt(m["latency_p50_s"]), _fmt(m["latency_p95_s"]), m["clips"], m["errors"]] for m in models],
            ["MODEL", "WER", "95% CI", "CER", "S/D/I", "RTFX", "P50 S", "P95 S", "CLIPS", "ERRORS"])
+    for m in models:
+        for group, key in (("language", "by_language"), ("tag", "by_tag")):
+            for name, g in (m.get(key) or {}).items():
+                ci = f"[{g['ci'][0]:.3f}, {g['ci'][1]:.3f}]" if g.get("ci") else "-"
+                typer.echo(f"{m['model']} · {group} {name}: {g['metric'].upper()} {_fmt(g['value'])} "
+                           f"95% CI {ci} over {g['clips']} clip(s)")
+        if m.get("skipped"):
+            typer.echo(f"{m['model']}: skipped {m['skipped']} clip(s) (" + "; ".join(
+                f"{n} × {why}" for why, n in m.get("skipped_reasons", {}).items()) + ")")
+        if m.get("language_id_accuracy") is not None:
+            typer.echo(f"{m['model']}: language-id accuracy {m['language_id_accuracy']:.0%} "
+                       f"over {m['language_id_clips']} clip(s)")
     for p in paired:
         typer.echo(f"{p['a']} − {p['b']}: {p['diff'] * 100:+.1f} WER points, 95% CI "
                    f"[{p['ci'][0] * 100:+.1f}, {p['ci'][1] * 100:+.1f}] → {p['verdict']}")
@@ -201,16 +213,23 @@ def eval_cmd(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV: file,reference[,language,speakers,tags].")],
     model: ModelOpt = None,
     beam_size: Annotated[int, typer.Option(min=1, help="1 = greedy.")] = 5,
+    detect_language: Annotated[bool, typer.Option(
+        "--detect-language", help="Let multilingual models detect each clip's language (measures language-id "
+        "accuracy) instead of telling them the manifest's.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Evaluate models on a dataset: corpus WER with 95% CI, S/D/I, speed, paired comparison."""
+    """Evaluate models on a dataset: corpus WER with 95% CI, S/D/I, speed, paired comparison, per language.
+
+    Clips are scored by their manifest language (CER headline for zh/ja/ko/th/lo/my/km/yue); a model is not
+    run on clips in languages its catalog entry does not list (reported as skipped)."""
     from lab.engines.base import AsrOptions
     from lab.eval.evaluate import evaluate
 
     model_ids = _check_models(model)
     bar, update = _progress("eval")
     with bar:
-        report = evaluate(manifest, model_ids, AsrOptions(beam_size=beam_size), progress=update)
+        report = evaluate(manifest, model_ids, AsrOptions(beam_size=beam_size), progress=update,
+                          language_hint=not detect_language)
     if as_json:
         _echo_json(report.to_json())
         return
