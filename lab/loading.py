@@ -20,6 +20,7 @@ import psutil
 from lab.catalog import ModelSpec, get_spec
 from lab.engines import AsrEngine, LoadConfig, build_engine, engine_class
 from lab.errors import EngineError, LabError
+from lab.settings import settings
 
 CacheKey = tuple[str, str, str]
 
@@ -32,12 +33,13 @@ class Loaded:
     memory_bytes: int
 
 
-@cache
 def detect_device() -> str:
     """cuda > mps > cpu, overridable with LAB_DEVICE."""
-    forced = os.environ.get("LAB_DEVICE")
-    if forced:
-        return forced
+    return settings().device or _best_device()
+
+
+@cache  # imports torch and asks the driver: once per process
+def _best_device() -> str:
     try:
         import torch
     except ImportError:
@@ -51,16 +53,16 @@ def detect_device() -> str:
 
 def default_threads() -> int:
     """CPU threads for inference: LAB_THREADS, else the physical cores."""
-    env = os.environ.get("LAB_THREADS")
-    if env:
-        return max(1, int(env))
+    threads = settings().threads
+    if threads is not None:
+        return threads
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 def default_budget_bytes() -> int:
-    gb = os.environ.get("LAB_MEMORY_BUDGET_GB")
-    if gb:
-        return int(float(gb) * (1 << 30))
+    gb = settings().memory_budget_gb
+    if gb is not None:
+        return int(gb * (1 << 30))
     return int(psutil.virtual_memory().total * 0.6)
 
 

@@ -10,6 +10,7 @@ import pytest
 from lab.catalog import get_spec
 from lab.errors import UnknownModelError
 from lab.loading import ModelCache, detect_device, load_config
+from lab.settings import override
 from tests import fake_engine
 
 
@@ -58,3 +59,10 @@ def test_unknown_model_and_device_resolution(fakes: list[str]) -> None:
     # faster-whisper cannot use MPS: it falls back to CPU with its CPU default compute type
     cfg = load_config(get_spec("faster-whisper:tiny.en"), device="mps", threads=3)
     assert (cfg.device, cfg.compute_type, cfg.threads) == ("cpu", "int8", 3)
+
+
+def test_device_and_threads_follow_the_settings() -> None:
+    with override(device="mps", threads=3, memory_budget_gb=0.5):  # LAB_DEVICE, LAB_THREADS, LAB_MEMORY_BUDGET_GB
+        assert detect_device() == "mps"
+        assert load_config(get_spec("faster-whisper:tiny.en")).threads == 3
+        assert ModelCache().budget_bytes == 1 << 29
