@@ -15,7 +15,6 @@ import hashlib
 import html
 import io
 import json
-import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -446,7 +445,7 @@ class Sample:
 
 
 def shared_audio_dir() -> Path:
-    return Path(os.environ.get("LAB_SHARED_AUDIO", REPO.parent / "shared" / "audio"))
+    return settings().shared_audio
 
 
 def sample_sets(dirs: Sequence[tuple[str, Path]] | None = None) -> list[Sample]:

@@ -18,10 +18,10 @@ import av
 import numpy as np
 
 from lab.errors import AudioError
+from lab.settings import settings
 
 SAMPLE_RATE = 16_000
 MIN_DURATION_S = 0.1
-DEFAULT_MAX_DURATION_S = float(os.environ.get("LAB_MAX_AUDIO_S", 30 * 60))
 # Peak below this (about -80 dBFS) counts as digital silence.
 SILENCE_PEAK = 1e-4
 CLIP_LEVEL = 0.999
@@ -79,7 +79,7 @@ def load_audio(
     data = _read_bytes(source)
     if name is None:
         name = Path(source).name if not isinstance(source, bytes) else "upload"
-    limit = DEFAULT_MAX_DURATION_S if max_duration_s is None else max_duration_s
+    limit = settings().max_audio_s if max_duration_s is None else max_duration_s
     if not data:
         raise AudioError(f"{name}: the file is empty (0 bytes).")
     samples, channels, rate, container = _decode(data, name, limit)

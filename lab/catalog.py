@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -61,15 +64,59 @@ def _spec(entry: dict) -> ModelSpec:
     )
 
 
+class Catalog(Mapping[str, ModelSpec]):
+    """The models this process knows, by id in file order: catalog.yaml's entries, never changed, plus
+    models added for a scope with `extra` (tests, experiments) that disappear when the scope ends."""
+
+    def __init__(self, specs: Iterable[ModelSpec]) -> None:
+        self._base = {s.id: s for s in specs}
+        self._extra: dict[str, ModelSpec] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_file(cls, path: Path = CATALOG_PATH) -> Catalog:
+        specs = [_spec(e) for e in yaml.safe_load(path.read_text())["models"]]
+        bad = [s.id for s in specs if s.default_state not in STATES or ":" not in s.id]
+        if bad:
+            raise ValueError(f"{path.name}: bad id or default_state for {bad}")
+        return cls(specs)
+
+    def _all(self) -> dict[str, ModelSpec]:
+        return {**self._base, **self._extra} if self._extra else self._base
+
+    def __getitem__(self, model_id: str) -> ModelSpec:
+        return self._all()[model_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._all()))  # a snapshot: a scope may end while a caller iterates
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @contextmanager
+    def extra(self, *specs: ModelSpec) -> Iterator[list[str]]:
+        """These models are in the catalog inside the block (their ids are yielded), gone after it."""
+        added = {s.id: s for s in specs}
+        with self._lock:
+            shadowed = {i: self._extra[i] for i in added if i in self._extra}
+            self._extra = {**self._extra, **added}  # copy on write: readers never see a dict change
+        try:
+            yield list(added)
+        finally:
+            with self._lock:  # undo only this scope's ids, so overlapping scopes stay independent
+                kept = {i: s for i, s in self._extra.items() if i not in added}
+                self._extra = {**kept, **shadowed}
+
+
 @cache
-def catalog() -> dict[str, ModelSpec]:
-    """All catalog entries by id, in file order."""
-    entries = yaml.safe_load(CATALOG_PATH.read_text())["models"]
-    specs = [_spec(e) for e in entries]
-    bad = [s.id for s in specs if s.default_state not in STATES or ":" not in s.id]
-    if bad:
-        raise ValueError(f"catalog.yaml: bad id or default_state for {bad}")
-    return {s.id: s for s in specs}
+def catalog() -> Catalog:
+    """The process's catalog (catalog.yaml, read once)."""
+    return Catalog.from_file()
+
+
+def extra_models(*specs: ModelSpec) -> AbstractContextManager[list[str]]:
+    """`with extra_models(spec, ...):` adds models to the process's catalog for the block only."""
+    return catalog().extra(*specs)
 
 
 def get_spec(model_id: str) -> ModelSpec:

@@ -20,6 +20,7 @@ import psutil
 from lab.catalog import ModelSpec, get_spec
 from lab.engines import AsrEngine, LoadConfig, build_engine, engine_class
 from lab.errors import EngineError, LabError
+from lab.settings import settings
 
 CacheKey = tuple[str, str, str]
 
@@ -32,12 +33,13 @@ class Loaded:
     memory_bytes: int
 
 
-@cache
 def detect_device() -> str:
     """cuda > mps > cpu, overridable with LAB_DEVICE."""
-    forced = os.environ.get("LAB_DEVICE")
-    if forced:
-        return forced
+    return settings().device or _best_device()
+
+
+@cache  # imports torch and asks the driver: once per process
+def _best_device() -> str:
     try:
         import torch
     except ImportError:
@@ -51,16 +53,16 @@ def detect_device() -> str:
 
 def default_threads() -> int:
     """CPU threads for inference: LAB_THREADS, else the physical cores."""
-    env = os.environ.get("LAB_THREADS")
-    if env:
-        return max(1, int(env))
+    threads = settings().threads
+    if threads is not None:
+        return threads
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 def default_budget_bytes() -> int:
-    gb = os.environ.get("LAB_MEMORY_BUDGET_GB")
-    if gb:
-        return int(float(gb) * (1 << 30))
+    gb = settings().memory_budget_gb
+    if gb is not None:
+        return int(gb * (1 << 30))
     return int(psutil.virtual_memory().total * 0.6)
 
 
@@ -81,6 +83,7 @@ class ModelCache:
         self._models: OrderedDict[CacheKey, Loaded] = OrderedDict()
         self._lock = threading.Lock()
         self._key_locks: dict[CacheKey, threading.Lock] = {}
+        self._warm: set[CacheKey] = set()  # loaded models whose first (warm-up) call has run
         self.loads = 0  # how many real loads happened (tests and benches check "exactly one")
         self.evictions: list[str] = []
 
@@ -133,8 +136,21 @@ class ModelCache:
         with self._lock:
             while self._models and self.used_bytes() + needed > self.budget_bytes:
                 key, _ = self._models.popitem(last=False)
+                self._warm.discard(key)
                 self.evictions.append(key[0])
         gc.collect()
+
+    def is_warm(self, engine: AsrEngine) -> bool:
+        """Whether `engine` (loaded by this cache) has had its warm-up call since it was loaded."""
+        with self._lock:
+            return _key_of(engine) in self._warm
+
+    def mark_warm(self, engine: AsrEngine) -> None:
+        with self._lock:
+            key = _key_of(engine)
+            found = self._models.get(key)
+            if found is not None and found.engine is engine:  # not one evicted meanwhile
+                self._warm.add(key)
 
     def used_bytes(self) -> int:
         return sum(m.memory_bytes for m in self._models.values())
@@ -152,12 +168,18 @@ class ModelCache:
         with self._lock:
             for key in [k for k in self._models if k[0] == model_id]:
                 del self._models[key]
+                self._warm.discard(key)
         gc.collect()
 
     def clear(self) -> None:
         with self._lock:
             self._models.clear()
+            self._warm.clear()
         gc.collect()
+
+
+def _key_of(engine: AsrEngine) -> CacheKey:
+    return (engine.spec.id, engine.config.device, engine.config.compute_type)
 
 
 _default: ModelCache | None = None
@@ -165,7 +187,8 @@ _default_lock = threading.Lock()
 
 
 def default_cache() -> ModelCache:
-    """The process-wide cache the CLI, dashboard and API share."""
+    """The process-wide cache the CLI, dashboard and API share when a caller passes none; tests and
+    library users build their own `ModelCache()` and pass it instead."""
     global _default
     with _default_lock:
         if _default is None:

@@ -90,8 +90,9 @@ def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
     result = ModelResult(model_id, load_s=loaded.load_s, cached=loaded.cached,
                          device=engine.config.device, compute_type=engine.config.compute_type)
     try:
-        if warmup and not getattr(engine, "_lab_warm", False):
+        if warmup and not cache.is_warm(engine):
             result.warmup_s = _warm_up(engine, clip, options)
+            cache.mark_warm(engine)
         start = time.perf_counter()
         t = engine.transcribe(clip, options)
         result.latency_s = time.perf_counter() - start
@@ -107,7 +108,6 @@ def _warm_up(engine, clip: AudioClip, options: AsrOptions) -> float:  # noqa: AN
     piece = replace(clip, samples=clip.samples[:n], data=b"")
     start = time.perf_counter()
     engine.transcribe(piece, options)
-    engine._lab_warm = True
     return time.perf_counter() - start
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 from lab.audio import AudioClip
-from lab.catalog import ModelSpec, WeightsSource, catalog
-from lab.engines import RUNTIMES
+from lab.catalog import ModelSpec, WeightsSource, extra_models
+from lab.engines import extra_runtime
 from lab.engines.base import AsrOptions, BaseEngine, Segment, Transcription
 
 TEXT = "ask not what your country can do for you"
@@ -36,13 +38,11 @@ class FakeEngine(BaseEngine):
         return Transcription(TEXT, "en", [Segment(0.0, clip.duration_s, TEXT)], inference_s=0.001)
 
 
-def install(weights_dir: Path, names: tuple[str, ...] = ("ok", "ok2", "crash", "oom", "loadfail")) -> list[str]:
-    """Add fake:NAME models to the (cached) catalog and the runtime registry; returns their ids."""
-    RUNTIMES["fake"] = ("tests.fake_engine:FakeEngine", (), "nothing")
+@contextmanager
+def installed(weights_dir: Path, names: tuple[str, ...] = ("ok", "ok2", "crash", "oom", "loadfail")
+              ) -> Iterator[list[str]]:
+    """fake:NAME models in the catalog, served by FakeEngine, for the block only; yields their ids."""
     base = ModelSpec("fake:ok", "Fake", ("asr",), ("en",), 1000, "MIT", WeightsSource(path=str(weights_dir)))
-    ids = []
-    for name in names:
-        spec = replace(base, id=f"fake:{name}", display_name=f"Fake {name}")
-        catalog()[spec.id] = spec
-        ids.append(spec.id)
-    return ids
+    specs = [replace(base, id=f"fake:{name}", display_name=f"Fake {name}") for name in names]
+    with extra_runtime("fake", "tests.fake_engine:FakeEngine", (), "nothing"), extra_models(*specs) as ids:
+        yield ids

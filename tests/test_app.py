@@ -121,25 +121,27 @@ def test_recording_decodes_at_16k_and_unavailable_models_cannot_be_picked(lab_db
 
 
 def test_a_crashing_engine_errors_in_its_card_and_the_others_carry_on(lab_db: Path, tmp_path: Path) -> None:
-    fake_engine.install(tmp_path / "weights")
     (tmp_path / "weights").mkdir()
     views.availability.clear()
-    try:
-        at = app()
-        at.radio(key="source").set_value("Sample clip").run()
-        at.selectbox(key="sample").set_value("shared/jfk.flac").run()
-        assert at.text_area(key="reference").value == JFK_REF  # picking a sample fills its reference
-        at.checkbox(key="pick:fake:crash").check()
-        at.checkbox(key="pick:fake:ok").check().run()
-        at.button(key="run").click().run(timeout=120)
-        clean(at)
-        assert len(at.error) == 1 and "RuntimeError" in at.error[0].value
-        assert fake_engine.TEXT in html_text(at)
-        stored = store.get_run(at.session_state["last"].run_id)
-        ok = next(r for r in stored["results"] if r["model_id"] == "fake:ok")
-        assert ("WER", views.fmt_pct(ok["wer"])) in metrics(at) and stored["status"] == "partial"
-    finally:
-        views.availability.clear()
+    with fake_engine.installed(tmp_path / "weights") as ids:
+        try:
+            at = app()
+            at.radio(key="source").set_value("Sample clip").run()
+            at.selectbox(key="sample").set_value("shared/jfk.flac").run()
+            assert at.text_area(key="reference").value == JFK_REF  # picking a sample fills its reference
+            at.checkbox(key="pick:fake:crash").check()
+            at.checkbox(key="pick:fake:ok").check().run()
+            at.button(key="run").click().run(timeout=120)
+            clean(at)
+            assert len(at.error) == 1 and "RuntimeError" in at.error[0].value
+            assert fake_engine.TEXT in html_text(at)
+            stored = store.get_run(at.session_state["last"].run_id)
+            ok = next(r for r in stored["results"] if r["model_id"] == "fake:ok")
+            assert ("WER", views.fmt_pct(ok["wer"])) in metrics(at) and stored["status"] == "partial"
+        finally:
+            views.availability.clear()
+            for model in ids:  # the process cache must not keep models the catalog no longer has
+                views.model_cache().evict(model)
 
 
 # --- Registry --------------------------------------------------------------------------------------

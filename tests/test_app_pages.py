@@ -244,6 +244,7 @@ def test_blind_asr_trial_shows_transcripts_without_playback(lab_db: Path) -> Non
 
 def test_chat_without_weights_says_what_to_install(lab_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LAB_WEIGHTS_DIR", raising=False)
+    reload_settings()
     views.availability.clear()
     try:
         if next(a for a in views.availability() if a.model == LFM).available:

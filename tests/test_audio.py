@@ -12,6 +12,7 @@ import pytest
 
 from lab.audio import SAMPLE_RATE, AudioClip, load_audio, to_wav_bytes
 from lab.errors import AudioError
+from lab.settings import override
 from tests.conftest import shared
 
 
@@ -127,6 +128,11 @@ def test_too_long_respects_the_limit(jfk: Path) -> None:
     with pytest.raises(AudioError, match="too long.*limit is 0.1 min"):
         load_audio(jfk, max_duration_s=6)
     assert load_audio(jfk, max_duration_s=12).duration_s == pytest.approx(11.0, abs=0.05)
+
+
+def test_default_limit_is_read_when_loading(jfk: Path) -> None:
+    with override(max_audio_s=6.0), pytest.raises(AudioError, match="too long"):  # LAB_MAX_AUDIO_S, read per call
+        load_audio(jfk)
 
 
 def test_wav_writer_round_trips() -> None:

@@ -19,12 +19,11 @@ import pytest
 import torch
 from whisper.normalizers import EnglishTextNormalizer
 
-from lab import convert
 from lab.audio import load_audio
 from lab.catalog import get_spec
 from lab.engines import AsrOptions, LoadConfig, build_engine
 from lab.settings import reload_settings
-from lab.weights import resolve
+from lab.weights import convert, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIO = Path(os.environ.get("LAB_SHARED_AUDIO", ROOT.parent / "shared" / "audio"))
@@ -49,6 +48,7 @@ def lab_cache(tmp_path_factory):
         mp.setenv("LAB_CACHE_DIR", str(cache))
         reload_settings()
         yield cache
+    reload_settings()  # the next module must not keep this module's cache directory
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +99,9 @@ def test_unsupported_binary_version_is_refused(tmp_path):
         convert.read_ct2(tmp_path)
 
 
-def test_target_path_is_cheap_and_deterministic(lab_cache, tmp_path):
+def test_target_path_is_cheap_and_deterministic(lab_cache):
     spec = get_spec("openai-whisper:base")
-    target = convert.target_path(spec, tmp_path)
+    target = convert.target_path(spec)
     assert target == lab_cache / "converted" / "openai-whisper" / "base"
     assert not target.exists()
 

@@ -7,9 +7,13 @@ from sqlmodel import select
 
 from db.models import Clip, Result, Run
 from lab.audio import load_audio
+from lab.catalog import ModelSpec, WeightsSource
 from lab.engines import availability
+from lab.errors import ModelUnavailableError
 from lab.runner import compare
+from lab.settings import override
 from lab.store import clip_audio_path, get_run, session
+from lab.weights import HubProbe, resolve
 from tests.conftest import manifest, shared
 
 # (file, model) → WER bound; measured: tiny.en 0/0/0.11, base 0/0/0.02, pocketsphinx 0.23/1.0/0.35
@@ -89,3 +93,28 @@ def test_same_clip_is_stored_once(jfk) -> None:  # noqa: ANN001
         assert runs[0].clip_id == runs[1].clip_id
         assert len(s.exec(select(Clip).where(Clip.sha256 == clip.sha256)).all()) == 1
         assert len(s.exec(select(Result).where(Result.run_id.in_([a, b]))).all()) == 2
+
+
+class _Probe(HubProbe):
+    """A hub that answers (or not) without touching the network."""
+
+    def __init__(self, up: bool) -> None:
+        super().__init__()
+        self.up, self.asked = up, []
+
+    def reachable(self, host: str) -> bool:
+        self.asked.append(host)
+        return self.up
+
+
+def test_hub_download_needs_online_and_a_reachable_host() -> None:
+    weights = WeightsSource(hub="lab-test/nowhere")
+    spec = ModelSpec("transformers:nowhere", "Nowhere", ("asr",), ("en",), None, "MIT", weights)
+    with override(hf_hub_offline=False):
+        assert resolve(spec, hub_probe=_Probe(True)).source == "hub"
+        with pytest.raises(ModelUnavailableError, match="go online"):
+            resolve(spec, hub_probe=_Probe(False))
+    offline = _Probe(True)
+    with override(hf_hub_offline=True), pytest.raises(ModelUnavailableError):
+        resolve(spec, hub_probe=offline)
+    assert offline.asked == []  # HF_HUB_OFFLINE: not even asked

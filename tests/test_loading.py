@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from lab.catalog import get_spec
+from lab.catalog import catalog, get_spec
+from lab.engines import RUNTIMES
 from lab.errors import UnknownModelError
 from lab.loading import ModelCache, detect_device, load_config
+from lab.settings import override
 from tests import fake_engine
 
 
 @pytest.fixture()
-def fakes(tmp_path: Path) -> list[str]:
+def fakes(tmp_path: Path) -> Iterator[list[str]]:
     fake_engine.LOADS.clear()
-    return fake_engine.install(tmp_path, ("a", "b", "c"))
+    with fake_engine.installed(tmp_path, ("a", "b", "c")) as ids:
+        yield ids
 
 
 def test_concurrent_acquires_load_once(fakes: list[str]) -> None:
@@ -58,3 +62,19 @@ def test_unknown_model_and_device_resolution(fakes: list[str]) -> None:
     # faster-whisper cannot use MPS: it falls back to CPU with its CPU default compute type
     cfg = load_config(get_spec("faster-whisper:tiny.en"), device="mps", threads=3)
     assert (cfg.device, cfg.compute_type, cfg.threads) == ("cpu", "int8", 3)
+
+
+def test_device_and_threads_follow_the_settings() -> None:
+    with override(device="mps", threads=3, memory_budget_gb=0.5):  # LAB_DEVICE, LAB_THREADS, LAB_MEMORY_BUDGET_GB
+        assert detect_device() == "mps"
+        assert load_config(get_spec("faster-whisper:tiny.en")).threads == 3
+        assert ModelCache().budget_bytes == 1 << 29
+
+
+def test_scoped_models_leave_nothing_behind(tmp_path: Path) -> None:
+    with fake_engine.installed(tmp_path, ("scoped",)) as ids:
+        assert ids == ["fake:scoped"] and "fake:scoped" in catalog()
+        assert ModelCache().acquire("fake:scoped").engine.spec.id == "fake:scoped"
+    assert "fake:scoped" not in catalog() and "fake" not in RUNTIMES
+    with pytest.raises(UnknownModelError):
+        get_spec("fake:scoped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ from tests import fake_engine
 
 
 @pytest.fixture()
-def fakes(tmp_path: Path) -> list[str]:
-    return fake_engine.install(tmp_path)
+def fakes(tmp_path: Path) -> Iterator[list[str]]:
+    with fake_engine.installed(tmp_path) as ids:
+        yield ids
 
 
 @pytest.mark.slow
@@ -64,6 +66,10 @@ def test_warm_up_is_reported_apart_from_latency(fakes: list[str], jfk: Path) -> 
     second = compare(clip, ["fake:ok"], cache=cache, store_run=False).results[0]
     assert first.warmup_s is not None and not first.cached
     assert second.warmup_s is None and second.cached and second.load_s == first.load_s
+    # the warm state belongs to the cache that loaded the model: another cache, or a reload, warms up again
+    assert compare(clip, ["fake:ok"], cache=ModelCache(), store_run=False).results[0].warmup_s is not None
+    cache.evict("fake:ok")
+    assert compare(clip, ["fake:ok"], cache=cache, store_run=False).results[0].warmup_s is not None
 
 
 def test_an_interrupted_evaluation_is_stored_as_partial(fakes: list[str], tmp_path: Path) -> None:

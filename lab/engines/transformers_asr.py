@@ -71,7 +71,7 @@ class TransformersEngine(BaseEngine):
         if self.weights.source == "hub":
             return self.weights.hub_id
         if self.weights.source == "convert":
-            from lab.convert import ensure_for
+            from lab.weights import ensure_for
 
             return str(ensure_for(self.spec, self.weights))
         if self.weights.path is None:

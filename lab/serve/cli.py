@@ -6,7 +6,6 @@ Errors are one line on stderr, never a traceback (LAB_DEBUG=1 shows one for inte
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import traceback
@@ -22,6 +21,7 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException
 
 from lab.errors import LabError
+from lab.settings import settings
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -149,7 +149,6 @@ def doctor() -> None:
     from lab.engines import all_availability
     from lab.loading import default_threads, detect_device
     from lab.machine import cpu_model, library_versions
-    from lab.settings import settings
     from lab.store import clips_dir
     from lab.weights import cache_dir
 
@@ -482,7 +481,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as e:
-        if os.environ.get("LAB_DEBUG"):
+        if settings().debug:
             traceback.print_exc()
         typer.echo(f"lab: internal error: {type(e).__name__}: {e} (set LAB_DEBUG=1 for details)", err=True)
         sys.exit(1)

@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lab.errors import EngineError
+from lab.weights.paths import cache_dir
 
 if TYPE_CHECKING:
     import torch
 
     from lab.catalog import ModelSpec
-    from lab.weights import Resolved
 
 # bump when the written layout changes: older conversions are then redone
 FORMAT = 1
@@ -490,18 +490,10 @@ CONVERTERS: dict[str, Converter] = {
 # --- public API ----------------------------------------------------------------------------------
 
 
-def target_path(spec: ModelSpec, source_path: Path) -> Path:
-    """Where `spec`'s converted weights live (or will); cheap, converts nothing."""
-    from lab.weights import cache_dir
-
+def target_path(spec: ModelSpec) -> Path:
+    """Where `spec`'s converted weights live (or will); cheap, converts nothing. One place per model:
+    a different source is noticed by its fingerprint in the manifest, and the conversion redone."""
     return cache_dir() / "converted" / spec.runtime / spec.name
-
-
-def ensure_for(spec: ModelSpec, weights: Resolved) -> Path:
-    """The converted weights for a `convert` resolution, converting once from where it found the source."""
-    if weights.origin is None:
-        raise ConversionError(f"{spec.id}: nothing to convert from ({weights.describe()}).")
-    return ensure_converted(spec, weights.origin)
 
 
 def ensure_converted(spec: ModelSpec, source_path: Path) -> Path:
@@ -509,7 +501,7 @@ def ensure_converted(spec: ModelSpec, source_path: Path) -> Path:
     if spec.runtime not in CONVERTERS:
         raise ConversionError(f"{spec.id}: no converter into the {spec.runtime} runtime.")
     source_path = Path(source_path).resolve()
-    target = target_path(spec, source_path)
+    target = target_path(spec)
     stamp = _fingerprint(source_path)
     if _is_current(target, stamp):
         return target
