@@ -60,7 +60,7 @@ def test_history_survives_a_new_process(fresh_db: str) -> None:
     store.add_result(run_id, {"model_id": "m", "text": "hello", "wer": 0.5})
     reset_engines()  # as a new process would: migrations run again on an existing database
     got = store.get_run(run_id)
-    assert got["results"][0]["text"] == "hello" and got["settings"] == {"models": ["m"]}
+    assert got.results[0].text == "hello" and got.settings == {"models": ["m"]}
 
 
 def test_filters_pagination_and_delete(fresh_db: str) -> None:
@@ -75,7 +75,7 @@ def test_filters_pagination_and_delete(fresh_db: str) -> None:
     assert store.count_runs(store.RunFilter(model="a")) == 12
     page1 = store.list_runs(limit=10)
     page3 = store.list_runs(limit=10, offset=20)
-    assert [r["run_id"] for r in page1] == ids[::-1][:10] and len(page3) == 5
+    assert [r.run_id for r in page1] == ids[::-1][:10] and len(page3) == 5
     future = datetime.now(UTC) + timedelta(days=1)
     assert store.count_runs(store.RunFilter(since=future)) == 0
     store.delete_run(ids[0])
@@ -109,10 +109,10 @@ def test_lifecycle_rules_and_append_only_audit(fresh_db: str) -> None:
                                                           ("pocketsphinx:en-us", "production")]
     assert lifecycle.state_of("faster-whisper:tiny.en") == "candidate"
     trail = lifecycle.history("faster-whisper:tiny.en")
-    assert [(t["from_state"], t["to_state"]) for t in trail] == [
+    assert [(t.from_state, t.to_state) for t in trail] == [
         ("production", "candidate"), ("candidate", "production"), ("experimental", "candidate")]
-    assert trail[-1]["actor"] == "ana" and trail[-1]["reason"] == "good WER on jfk"
-    assert "results" in trail[-1]["metrics"]
+    assert trail[-1].actor == "ana" and trail[-1].reason == "good WER on jfk"
+    assert "results" in trail[-1].metrics
     with session() as s:
         n = s.exec(text("select count(*) from transitions")).scalar()  # type: ignore[call-overload]
     assert n == 5
