@@ -122,14 +122,14 @@ def test_every_lifecycle_gate(tmp_path: Path, fresh_db: str) -> None:
     # candidate → production needs a passing regression report newer than the last change
     with pytest.raises(TransitionError, match=r"\[needs-passing-regression\] no passing"):
         lifecycle.transition(TINY, "production", "ship")
-    assert not regress(load_config(_config(tmp_path, manifest, [TINY], max_wer=-1)))["passed"]
+    assert not regress(load_config(_config(tmp_path, manifest, [TINY], max_wer=-1))).passed
     with pytest.raises(TransitionError, match=r"failed"):
         lifecycle.transition(TINY, "production", "ship")
-    assert regress(load_config(_config(tmp_path, manifest, [TINY], max_wer=0.1)))["passed"]
+    assert regress(load_config(_config(tmp_path, manifest, [TINY], max_wer=0.1))).passed
     lifecycle.transition(TINY, "production", "ship")
     # a second production model for English ASR moves the first back to candidate
     lifecycle.transition(SPHINX, "candidate", "evaluated")
-    assert regress(load_config(_config(tmp_path, manifest, [SPHINX], max_wer=0.5)))["passed"]
+    assert regress(load_config(_config(tmp_path, manifest, [SPHINX], max_wer=0.5))).passed
     moved = lifecycle.transition(SPHINX, "production", "smaller")
     assert [(t.model_id, t.from_state, t.to_state) for t in moved] == [
         (TINY, "production", "candidate"), (SPHINX, "candidate", "production")]
