@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer
+
+# A stored time as JSON: `datetime.isoformat()` ('+00:00', as the API has always written it; pydantic would write 'Z')
+IsoDatetime = Annotated[datetime, PlainSerializer(lambda t: t.isoformat(), return_type=str, when_used="json")]
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class ResultRecord(_Json):
     segments: list[dict] = field(default_factory=list)
     words: list[dict] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
-    created_at: datetime | None = None
+    created_at: IsoDatetime | None = None
 
     def row(self) -> dict[str, Any]:
         """The stored result fields (`RESULT_COLUMNS`), like `ModelResult.row()` gives for a live result."""
