@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
-from sqlalchemy import func
-from sqlmodel import col, select
 
-from db.models import Clip, Result, Run, Vote
-from lab import audio
+from lab import audio, store
 from lab.audio import AudioClip
 from lab.catalog import STATES, catalog, get_spec
 from lab.charts import PALETTE, accuracy_speed_figure, model_color  # noqa: F401 - re-exported for pages
@@ -47,8 +44,18 @@ from lab.eval.stability import GROWTH_FLAG
 from lab.loading import ModelCache, default_cache
 from lab.metrics import align, percentiles
 from lab.settings import settings
-from lab.store import RunFilter, clips_dir, session
-from lab.store import filtered as _filter_runs  # the same filter semantics as list_runs/count_runs
+from lab.store import (
+    EXPORT_COLUMNS,
+    RESULT_EXPORT_COLUMNS,
+    RUN_EXPORT_COLUMNS,
+    RegressionReport,
+    ResultRecord,
+    RunDetail,
+    RunFilter,
+    RunSummary,
+    Transition,
+    clips_dir,
+)
 from lab.tts import TtsResult
 
 REPO = Path(__file__).resolve().parents[1]
@@ -189,16 +196,15 @@ def registry_frames(options: Sequence[ModelOption], snapshots: Mapping[str, Mapp
     return out
 
 
-def transitions_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def transitions_frame(rows: Sequence[Transition]) -> pd.DataFrame:
     """The append-only lifecycle audit trail, newest first, with the evidence each move was made on."""
     out = []
     for r in rows:
-        m = r.get("metrics") or {}
-        at = r.get("at")
+        m = r.metrics or {}
         out.append({
-            "When (UTC)": fmt_when(at),
-            "Model": r["model_id"], "From": r.get("from_state") or "—", "To": r["to_state"],
-            "Reason": r["reason"], "By": r["actor"], "Results": m.get("results"),
+            "When (UTC)": fmt_when(r.at),
+            "Model": r.model_id, "From": r.from_state or "—", "To": r.to_state,
+            "Reason": r.reason, "By": r.actor, "Results": m.get("results"),
             "Mean WER": fmt_pct(m.get("mean_wer")), "Mean latency": fmt_seconds(m.get("mean_latency_s")),
         })
     return pd.DataFrame(out, columns=["When (UTC)", "Model", "From", "To", "Reason", "By", "Results", "Mean WER",
@@ -236,21 +242,21 @@ def score_language(model_id: str, detected: str | None) -> str:
     return "en" if (spec is None or spec.english_only) else (detected or "en")
 
 
-def result_metrics(row: Mapping[str, Any]) -> tuple[MetricView, ...]:
+def result_metrics(row: ResultRecord) -> tuple[MetricView, ...]:
     """Latency, RTFx, WER, CER, load (cold or cached) and warm-up, formatted for st.metric."""
-    load_s, cached = row.get("load_s"), row.get("cached")
+    load_s, cached = row.load_s, row.cached
     if cached:
         load = MetricView("Load", "cached", f"already in memory; its original load took {fmt_seconds(load_s)}")
     else:
         load = MetricView("Load (cold)", fmt_seconds(load_s), "weights read and model initialised for this run")
     return (
-        MetricView("Latency", fmt_seconds(row.get("latency_s")), "transcription time only (no load, no warm-up)"),
-        MetricView("RTFx", fmt_rtfx(row.get("rtfx")), "seconds of audio per second of compute; higher is faster"),
-        MetricView("WER", fmt_pct(row.get("wer")), "word error rate vs the reference, after normalisation"
-                   if row.get("wer") is not None else "no reference given"),
-        MetricView("CER", fmt_pct(row.get("cer")), "character error rate vs the reference"),
+        MetricView("Latency", fmt_seconds(row.latency_s), "transcription time only (no load, no warm-up)"),
+        MetricView("RTFx", fmt_rtfx(row.rtfx), "seconds of audio per second of compute; higher is faster"),
+        MetricView("WER", fmt_pct(row.wer), "word error rate vs the reference, after normalisation"
+                   if row.wer is not None else "no reference given"),
+        MetricView("CER", fmt_pct(row.cer), "character error rate vs the reference"),
         load,
-        MetricView("Warm-up", fmt_seconds(row.get("warmup_s")),
+        MetricView("Warm-up", fmt_seconds(row.warmup_s),
                    "one-off run on a short slice after a fresh load, excluded from latency; — when already warm"),
     )
 
@@ -290,20 +296,21 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def card_view(row: Mapping[str, Any], reference: str | None) -> CardView:
-    """Shape one stored result (`ModelResult.row()` or a results row from `get_run`) for its card."""
-    model = row["model_id"]
+def card_view(row: ResultRecord, reference: str | None) -> CardView:
+    """Shape one result (a stored one from `get_run`, or a live `ModelResult` as `ResultRecord(**r.row())`)
+    for its card."""
+    model = row.model_id
     diff, summary = None, None
-    if row.get("error") is None and reference and reference.strip():
-        diff = diff_html(reference, row.get("text") or "", score_language(model, row.get("language")))
-        extra = row.get("extra") or {}
+    if row.error is None and reference and reference.strip():
+        diff = diff_html(reference, row.text or "", score_language(model, row.language))
+        extra = row.extra or {}
         if extra:
             summary = (f"{_plural(extra.get('substitutions', 0), 'substitution')} · "
                        f"{_plural(extra.get('deletions', 0), 'deletion')} · "
                        f"{_plural(extra.get('insertions', 0), 'insertion')} "
                        f"in {_plural(extra.get('ref_words', 0), 'reference word')}")
-    return CardView(model=model, title=display_name(model), color=model_color(model), error=row.get("error"),
-                    text=row.get("text"), metrics=result_metrics(row), flags=tuple(row.get("flags") or ()),
+    return CardView(model=model, title=display_name(model), color=model_color(model), error=row.error,
+                    text=row.text, metrics=result_metrics(row), flags=tuple(row.flags or ()),
                     diff_html=diff, diff_summary=summary)
 
 
@@ -334,10 +341,10 @@ def envelope(samples: np.ndarray, sample_rate: int, points: int = 1200) -> Envel
     return Envelope(t.astype(np.float32), lo.astype(np.float32), hi.astype(np.float32), duration)
 
 
-def waveform_figure(env: Envelope, rows: Sequence[Mapping[str, Any]]) -> go.Figure:
+def waveform_figure(env: Envelope, rows: Sequence[ResultRecord]) -> go.Figure:
     """Waveform on top; below it one lane per model with its segments (hover shows the text), and each
     model's segment boundaries as dotted lines over the waveform, in the model's colour."""
-    lanes = [r for r in rows if r.get("segments")]
+    lanes = [r for r in rows if r.segments]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04,
                         row_heights=[0.62, 0.38] if lanes else [0.95, 0.05])
     x = np.concatenate([env.t, env.t[::-1]])
@@ -348,8 +355,8 @@ def waveform_figure(env: Envelope, rows: Sequence[Mapping[str, Any]]) -> go.Figu
     top = 1.05 * (float(max(np.abs(env.lo).max(initial=0.0), np.abs(env.hi).max(initial=0.0))) or 1.0)
     shapes = []
     for r in lanes:
-        model, color = r["model_id"], model_color(r["model_id"])
-        segs = r["segments"]
+        model, color = r.model_id, model_color(r.model_id)
+        segs = r.segments
         fig.add_trace(go.Bar(
             orientation="h", y=[model] * len(segs), x=[max(s["end"] - s["start"], 0.01) for s in segs],
             base=[s["start"] for s in segs], marker={"color": color, "line": {"width": 1, "color": "white"}},
@@ -367,13 +374,13 @@ def waveform_figure(env: Envelope, rows: Sequence[Mapping[str, Any]]) -> go.Figu
     return fig
 
 
-def summary_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def summary_frame(rows: Sequence[ResultRecord]) -> pd.DataFrame:
     """One row per model: the figures the summary chart and table show."""
     out = [{
-        "Model": r["model_id"], "Latency (s)": r.get("latency_s"), "RTFx": r.get("rtfx"),
-        "WER (%)": None if r.get("wer") is None else r["wer"] * 100,
-        "CER (%)": None if r.get("cer") is None else r["cer"] * 100,
-        "Load (s)": r.get("load_s"), "Cached": r.get("cached"), "Error": r.get("error") or "",
+        "Model": r.model_id, "Latency (s)": r.latency_s, "RTFx": r.rtfx,
+        "WER (%)": None if r.wer is None else r.wer * 100,
+        "CER (%)": None if r.cer is None else r.cer * 100,
+        "Load (s)": r.load_s, "Cached": r.cached, "Error": r.error or "",
     } for r in rows]
     return pd.DataFrame(out, columns=["Model", "Latency (s)", "RTFx", "WER (%)", "CER (%)", "Load (s)", "Cached",
                                       "Error"])
@@ -408,7 +415,7 @@ class CompareOutcome:
     clip_caption: str
     audio: bytes
     mime: str
-    rows: tuple[dict[str, Any], ...]
+    rows: tuple[ResultRecord, ...]
     cards: tuple[CardView, ...]
     states: dict[str, str]
     waveform: go.Figure
@@ -417,7 +424,7 @@ class CompareOutcome:
 
 
 def compare_outcome(run_id: int | None, clip_key: str, clip: AudioClip, env: Envelope,
-                    rows: Sequence[dict[str, Any]], cards: Sequence[CardView], states: Mapping[str, str]
+                    rows: Sequence[ResultRecord], cards: Sequence[CardView], states: Mapping[str, str]
                     ) -> CompareOutcome:
     frame = summary_frame(rows)
     return CompareOutcome(run_id, clip_key, clip_caption(clip), clip.data, mime_for(clip.name), tuple(rows),
@@ -509,25 +516,25 @@ def run_filter(model: str | None = None, kind: str | None = None, dates: Sequenc
                      clip=(clip or "").strip() or None)
 
 
-def runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def runs_frame(runs: Sequence[RunSummary]) -> pd.DataFrame:
     """`store.list_runs` rows → the History table."""
     rows = [{
-        "Run": r["run_id"], "When (UTC)": fmt_when(r["created_at"]), "Kind": r["kind"], "Status": r["status"],
-        "Clip": r["clip"] or "—", "Audio (s)": r["duration_s"], "Models": ", ".join(r["models"]),
-        "Best WER": fmt_pct(r["best_wer"]), "Errors": r["errors"],
+        "Run": r.run_id, "When (UTC)": fmt_when(r.created_at), "Kind": r.kind, "Status": r.status,
+        "Clip": r.clip or "—", "Audio (s)": r.duration_s, "Models": ", ".join(r.models),
+        "Best WER": fmt_pct(r.best_wer), "Errors": r.errors,
     } for r in runs]
     return pd.DataFrame(rows, columns=["Run", "When (UTC)", "Kind", "Status", "Clip", "Audio (s)", "Models",
                                        "Best WER", "Errors"])
 
 
-def results_frame(run: Mapping[str, Any]) -> pd.DataFrame:
+def results_frame(run: RunDetail) -> pd.DataFrame:
     """A run's results as a table (runs with many results, e.g. evaluations over a dataset)."""
-    names = run.get("clip_names") or {}
+    names = run.clip_names
     rows = [{
-        "Model": r["model_id"], "Clip": names.get(r.get("clip_id"), run.get("clip") or "—"),
-        "WER": fmt_pct(r.get("wer")), "CER": fmt_pct(r.get("cer")), "Latency": fmt_seconds(r.get("latency_s")),
-        "RTFx": fmt_rtfx(r.get("rtfx")), "Transcript": r.get("text") or "", "Error": r.get("error") or "",
-    } for r in run.get("results", [])]
+        "Model": r.model_id, "Clip": names.get(r.clip_id, run.clip or "—"),
+        "WER": fmt_pct(r.wer), "CER": fmt_pct(r.cer), "Latency": fmt_seconds(r.latency_s),
+        "RTFx": fmt_rtfx(r.rtfx), "Transcript": r.text or "", "Error": r.error or "",
+    } for r in run.results]
     return pd.DataFrame(rows, columns=["Model", "Clip", "WER", "CER", "Latency", "RTFx", "Transcript", "Error"])
 
 
@@ -562,30 +569,19 @@ def page_count(total: int, per_page: int) -> int:
 
 
 def result_models() -> list[str]:
-    """Model ids that have stored results (the model_id index makes this cheap)."""
-    with session() as s:
-        return sorted(m for m in s.exec(select(Result.model_id).distinct()).all() if m)
+    """Model ids that have stored results."""
+    return store.result_models()
 
 
 def run_kinds() -> list[str]:
-    with session() as s:
-        return sorted(k for k in s.exec(select(Run.kind).distinct()).all() if k)
-
-
-def _results_of_filtered_runs(columns: Sequence[Any], f: RunFilter):  # noqa: ANN202 - SQLAlchemy select
-    q = select(*columns).select_from(Result).join(Run, col(Run.id) == col(Result.run_id))
-    return _filter_runs(q, f)
+    return store.run_kinds()
 
 
 def latency_stats(f: RunFilter, sample: int = 10_000) -> pd.DataFrame:
     """Per-model latency distribution (p5, quartiles, p95) over the newest `sample` successful results of the
-    filtered runs. Only two columns travel from the database, so 10,000 runs stay fast."""
-    q = _results_of_filtered_runs([Result.model_id, Result.latency_s], f)
-    q = q.where(col(Result.latency_s).is_not(None), col(Result.error).is_(None))
-    with session() as s:
-        rows = s.exec(q.order_by(col(Result.id).desc()).limit(sample)).all()
+    filtered runs."""
     by_model: dict[str, list[float]] = {}
-    for model, lat in rows:
+    for model, lat in store.latencies(f, sample):
         by_model.setdefault(model, []).append(lat)
     out = []
     for model in sorted(by_model, key=lambda m: (list(catalog()).index(m) if m in catalog() else 999, m)):
@@ -610,19 +606,9 @@ def latency_figure(stats: pd.DataFrame) -> go.Figure:
 
 def wer_over_time(f: RunFilter) -> pd.DataFrame:
     """Mean WER per model per hour (runs spanning ≤ 2 days) or per day, aggregated in SQL."""
-    with session() as s:
-        span = s.exec(_filter_runs(select(func.min(Run.created_at), func.max(Run.created_at)), f)).one()
-        if span[0] is None:
-            return pd.DataFrame(columns=["bucket", "model", "wer", "n"])
-        lo, hi = (v if isinstance(v, datetime) else datetime.fromisoformat(str(v)) for v in span)
-        unit = "hour" if hi - lo <= timedelta(days=2) else "day"
-        dialect = s.get_bind().dialect.name
-        bucket = (func.strftime("%Y-%m-%d %H:00" if unit == "hour" else "%Y-%m-%d", Run.created_at)
-                  if dialect == "sqlite" else func.date_trunc(unit, Run.created_at))
-        q = _results_of_filtered_runs([bucket.label("bucket"), Result.model_id, func.avg(Result.wer),
-                                       func.count(Result.id)], f)
-        q = q.where(col(Result.wer).is_not(None)).group_by(bucket, Result.model_id).order_by(bucket)
-        rows = s.exec(q).all()
+    rows = store.wer_buckets(f)
+    if not rows:
+        return pd.DataFrame(columns=["bucket", "model", "wer", "n"])
     frame = pd.DataFrame(rows, columns=["bucket", "model", "wer", "n"])
     frame["bucket"] = pd.to_datetime(frame["bucket"])
     return frame
@@ -641,26 +627,10 @@ def wer_figure(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
-EXPORT_COLUMNS = ("run_id", "created_at", "kind", "status", "clip", "duration_s", "reference", "model_id", "text",
-                  "wer", "cer", "latency_s", "rtfx", "load_s", "cached", "warmup_s", "error")
-
-
 def export_rows(f: RunFilter) -> list[dict[str, Any]]:
-    """Every filtered run, one row per model result (a run without results gives one row), newest first."""
-    cols = [Run.id, Run.created_at, Run.kind, Run.status, Clip.name, Clip.duration_s, Run.reference,
-            Result.model_id, Result.text, Result.wer, Result.cer, Result.latency_s, Result.rtfx, Result.load_s,
-            Result.cached, Result.warmup_s, Result.error]
-    q = (select(*cols).select_from(Run).outerjoin(Clip, col(Clip.id) == col(Run.clip_id))
-         .outerjoin(Result, col(Result.run_id) == col(Run.id)))
-    q = _filter_runs(q, f).order_by(col(Run.created_at).desc(), col(Run.id).desc(), col(Result.id))
-    with session() as s:
-        rows = s.exec(q).all()
-    out = []
-    for r in rows:
-        d = dict(zip(EXPORT_COLUMNS, r, strict=True))
-        d["created_at"] = d["created_at"].isoformat(timespec="seconds") if d["created_at"] else None
-        out.append(d)
-    return out
+    """Every filtered run, one row per model result (a run without results gives one row), newest first;
+    the columns are `store.EXPORT_COLUMNS` (derived from the one result field list)."""
+    return store.export_rows(f)
 
 
 def export_csv(f: RunFilter) -> bytes:
@@ -674,11 +644,10 @@ def export_csv(f: RunFilter) -> bytes:
 def export_json(f: RunFilter) -> bytes:
     """The same rows grouped as runs with their results nested."""
     runs: dict[int, dict[str, Any]] = {}
-    run_keys = EXPORT_COLUMNS[:7]
     for row in export_rows(f):
-        run = runs.setdefault(row["run_id"], {**{k: row[k] for k in run_keys}, "results": []})
+        run = runs.setdefault(row["run_id"], {**{k: row[k] for k in RUN_EXPORT_COLUMNS}, "results": []})
         if row["model_id"] is not None:
-            run["results"].append({k: row[k] for k in EXPORT_COLUMNS[7:]})
+            run["results"].append({k: row[k] for k in RESULT_EXPORT_COLUMNS})
     return json.dumps(list(runs.values()), indent=2, ensure_ascii=False).encode("utf-8")
 
 
@@ -712,10 +681,10 @@ def dataset_caption(ds: Dataset) -> str:
     return text + (f" · {missing} file(s) not found, they will be skipped" if missing else "")
 
 
-def run_labels(runs: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+def run_labels(runs: Sequence[RunSummary]) -> dict[int, str]:
     """`store.list_runs` rows → picker labels."""
-    return {r["run_id"]: f"#{r['run_id']} · {fmt_when(r['created_at'])} UTC · {', '.join(r['models']) or '—'} · "
-                         f"{r['status']}" for r in runs}
+    return {r.run_id: f"#{r.run_id} · {fmt_when(r.created_at)} UTC · {', '.join(r.models) or '—'} · "
+                      f"{r.status}" for r in runs}
 
 
 def report_html_bytes(run_id: int) -> bytes:
@@ -804,22 +773,22 @@ class RegressionView:
     runs: tuple[int, ...]
 
 
-def regression_views(reports: Sequence[Mapping[str, Any]]) -> list[RegressionView]:
+def regression_views(reports: Sequence[RegressionReport]) -> list[RegressionView]:
     """Stored regression reports (`lab.eval.regress.reports`), newest first, each with its checks as a table."""
     out = []
     for r in reports:
-        checks = r.get("checks") or []
-        failed = sum(1 for c in checks if not c.get("passed"))
-        verdict = "PASSED" if r.get("passed") else f"FAILED ({failed} of {len(checks)} checks)"
-        when = fmt_when(r["created_at"]) if r.get("created_at") else "—"
-        title = f"#{r['report_id']} · {when} UTC · {verdict} · {', '.join(r.get('models') or [])}"
+        checks = r.checks
+        failed = sum(1 for c in checks if not c.passed)
+        verdict = "PASSED" if r.passed else f"FAILED ({failed} of {len(checks)} checks)"
+        when = fmt_when(r.created_at) if r.created_at else "—"
+        title = f"#{r.report_id} · {when} UTC · {verdict} · {', '.join(r.models)}"
         frame = pd.DataFrame([{
-            "Passed": bool(c.get("passed")), "Model": c.get("model"), "Dataset": c.get("dataset"),
-            "Check": c.get("check"), "Value": _check_value(c.get("check", ""), c.get("value")),
-            "Limit": _check_value(c.get("check", ""), c.get("limit")), "Detail": c.get("detail") or "",
+            "Passed": bool(c.passed), "Model": c.model, "Dataset": c.dataset,
+            "Check": c.check, "Value": _check_value(c.check, c.value),
+            "Limit": _check_value(c.check, c.limit), "Detail": c.detail or "",
         } for c in checks], columns=["Passed", "Model", "Dataset", "Check", "Value", "Limit", "Detail"])
-        out.append(RegressionView(r["report_id"], title, bool(r.get("passed")), frame,
-                                  tuple(x for x in r.get("runs") or [] if x is not None)))
+        out.append(RegressionView(r.report_id or 0, title, bool(r.passed), frame,
+                                  tuple(x for x in r.runs if x is not None)))
     return out
 
 
@@ -1037,11 +1006,8 @@ def db_info() -> DbInfo:
         size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
     cdir = clips_dir()
     cbytes = sum(p.stat().st_size for p in cdir.iterdir() if p.is_file()) if cdir.is_dir() else 0
-    with session() as s:
-        runs = s.exec(select(func.count()).select_from(Run)).one()
-        results = s.exec(select(func.count()).select_from(Result)).one()
-        clips = s.exec(select(func.count()).select_from(Clip)).one()
-    return DbInfo(_redact(url), path, size, cdir, cbytes, runs, results, clips)
+    n = store.counts()
+    return DbInfo(_redact(url), path, size, cdir, cbytes, n.runs, n.results, n.clips)
 
 
 def versions_frame(versions: Mapping[str, str | None]) -> pd.DataFrame:
@@ -1140,9 +1106,8 @@ def tts_voices(model_id: str) -> tuple[tuple[str, ...], str | None]:
 
 def votes_stamp(task: str) -> tuple[str, int, int | None]:
     """What a leaderboard depends on (database, vote count, newest vote), so it is refitted only after a vote."""
-    with session() as s:
-        count, newest = s.exec(select(func.count(col(Vote.id)), func.max(Vote.id)).where(Vote.task == task)).one()
-    return settings().db_url, int(count), newest
+    count, newest = store.vote_count(task)
+    return settings().db_url, count, newest
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

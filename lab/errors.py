@@ -29,6 +29,10 @@ class TransitionError(LabError):
     """A lifecycle transition refused by a rule; the message names the rule."""
 
 
+class NotFoundError(LabError):
+    """A stored thing (run, clip, model record) that does not exist (any more)."""
+
+
 def failure_message(model_id: str, e: BaseException, while_: str = "") -> str:
     """One line for a model's own failure (load, run, synthesis, chat), never a traceback.
 
@@ -42,3 +46,4 @@ def failure_message(model_id: str, e: BaseException, while_: str = "") -> str:
         where = f" while {while_}" if while_ else ""
         return f"{model_id}: out of memory{where}" + (f": {detail}" if detail else ".")
     return f"{model_id}: {type(e).__name__}: {detail}" if detail else f"{model_id}: {type(e).__name__}"
+

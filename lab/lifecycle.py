@@ -9,14 +9,11 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
 
-from sqlmodel import col, select
-
-from db.models import ModelRecord, RegressionReport, Result, Run, Transition, utcnow
+from lab import store
 from lab.catalog import STATES, ModelSpec, catalog, get_spec
 from lab.errors import TransitionError
-from lab.store import ensure_models, model_states, session
+from lab.store import Transition, model_states
 
 # Allowed moves, one step at a time (no skipping experimental → production).
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -54,10 +51,7 @@ def _rule_needs_eval(spec: ModelSpec, current: str, target: str) -> str | None:
     """experimental → candidate needs at least one stored evaluation of the model."""
     if (current, target) != ("experimental", "candidate"):
         return None
-    with session() as s:
-        found = s.exec(select(Result.id).join(Run, Run.id == Result.run_id)
-                       .where(Result.model_id == spec.id, col(Result.error).is_(None),
-                              col(Run.kind).in_(EVAL_KINDS)).limit(1)).first()
+    found = store.has_result_of_kind(spec.id, EVAL_KINDS)
     return None if found else f"{spec.id} has no stored evaluation; run `lab eval MANIFEST -m {spec.id}` first"
 
 
@@ -65,19 +59,13 @@ def _rule_needs_passing_regression(spec: ModelSpec, current: str, target: str) -
     """candidate → production needs a passing regression report, newer than the model's last change."""
     if (current, target) != ("candidate", "production"):
         return None
-    with session() as s:
-        changed = s.get(ModelRecord, spec.id).updated_at
-        reports = s.exec(select(RegressionReport).order_by(col(RegressionReport.id).desc())).all()
-    for r in reports:
-        if spec.id in (r.models or []) and _aware(r.created_at) >= _aware(changed):
+    changed = store.changed_at(spec.id)
+    for r in store.regression_reports(limit=None):
+        if spec.id in r.models and store.aware(r.created_at) >= changed:
             if r.passed:
                 return None
-            return f"the latest regression report (#{r.id}) covering {spec.id} failed"
+            return f"the latest regression report (#{r.report_id}) covering {spec.id} failed"
     return f"no passing regression report for {spec.id} since it last changed; run `lab regress CONFIG.yaml`"
-
-
-def _aware(t):  # noqa: ANN001, ANN202 - SQLite hands datetimes back without tzinfo
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 RULES: list[Rule] = [
@@ -104,10 +92,7 @@ def models_overview() -> list[dict]:
 
 
 def state_of(model_id: str) -> str:
-    ensure_models()
-    with session() as s:
-        row = s.get(ModelRecord, get_spec(model_id).id)
-        return row.state
+    return store.state_of(get_spec(model_id).id)
 
 
 def check(model_id: str, target: str) -> list[str]:
@@ -126,9 +111,7 @@ def check(model_id: str, target: str) -> list[str]:
 
 def metrics_snapshot(model_id: str) -> dict:
     """The latest stored figures for a model, kept with the transition as its evidence."""
-    with session() as s:
-        rows = s.exec(select(Result).where(Result.model_id == model_id, col(Result.error).is_(None))
-                      .order_by(col(Result.id).desc()).limit(50)).all()
+    rows = store.recent_results(model_id, 50)
     wers = [r.wer for r in rows if r.wer is not None]
     lat = [r.latency_s for r in rows if r.latency_s is not None]
     return {"results": len(rows), "mean_wer": sum(wers) / len(wers) if wers else None,
@@ -145,45 +128,34 @@ def transition(model_id: str, target: str, reason: str, actor: str | None = None
     if refused:
         raise TransitionError(f"{model_id}: refused: " + "; ".join(refused))
     actor = actor or _whoami()
-    recorded = []
-    with session() as s:
-        if target == "production":
-            for other in _production_rivals(s, spec):
-                recorded.append(_move(s, other, "candidate", f"displaced by {spec.id}: {reason}", actor))
-        row = s.get(ModelRecord, spec.id)
-        recorded.append(_move(s, row, target, reason.strip(), actor))
-        s.commit()
-    return recorded
+    moves = []
+    if target == "production":
+        for other in _production_rivals(spec):
+            moves.append(_move(other, "candidate", f"displaced by {spec.id}: {reason}", actor))
+    moves.append(_move(spec.id, target, reason.strip(), actor))
+    return store.record_transitions(moves)
 
 
-def _production_rivals(s, spec: ModelSpec) -> list[ModelRecord]:  # noqa: ANN001
+def _production_rivals(spec: ModelSpec) -> list[str]:
     """Only one production model per task and language."""
     rivals = []
-    for row in s.exec(select(ModelRecord).where(ModelRecord.state == "production")).all():
-        other = catalog().get(row.id)
+    for model_id in store.models_in_state("production"):
+        other = catalog().get(model_id)
         if other and other.id != spec.id and set(other.tasks) & set(spec.tasks) \
                 and set(other.languages) & set(spec.languages):
-            rivals.append(row)
+            rivals.append(other.id)
     return rivals
 
 
-def _move(s, row: ModelRecord, target: str, reason: str, actor: str) -> Transition:  # noqa: ANN001
-    t = Transition(model_id=row.id, from_state=row.state, to_state=target, reason=reason, actor=actor,
-                   metrics=metrics_snapshot(row.id))
-    row.state, row.updated_at = target, utcnow()
-    s.add(row)
-    s.add(t)
-    return t
+def _move(model_id: str, target: str, reason: str, actor: str) -> Transition:
+    """A move to record; the store fills in the state it leaves."""
+    return Transition(model_id=model_id, from_state=None, to_state=target, reason=reason, actor=actor,
+                      metrics=metrics_snapshot(model_id))
 
 
-def history(model_id: str | None = None, limit: int = 200) -> list[dict]:
+def history(model_id: str | None = None, limit: int = 200) -> list[Transition]:
     """The append-only audit trail, newest first."""
-    with session() as s:
-        q = select(Transition)
-        if model_id:
-            q = q.where(Transition.model_id == model_id)
-        rows = s.exec(q.order_by(col(Transition.at).desc(), col(Transition.id).desc()).limit(limit)).all()
-    return [r.model_dump() for r in rows]
+    return store.transitions(model_id, limit)
 
 
 def _whoami() -> str:

@@ -49,27 +49,21 @@ class ModelResult:
         return self.error is None and self.skipped is None
 
     def to_json(self) -> dict:
-        """The CLI/API contract: model, text, wer, cer, latency_s, rtfx, load_s, error (+ extras)."""
-        return {
-            "model": self.model, "text": self.text, "wer": self.wer, "cer": self.cer,
-            "latency_s": self.latency_s, "rtfx": self.rtfx, "load_s": self.load_s, "error": self.error,
-            "cached": self.cached, "warmup_s": self.warmup_s, "language": self.language,
-            "device": self.device, "compute_type": self.compute_type, "flags": self.flags,
-        }
+        """The CLI/API contract: model, text, wer, cer, latency_s, rtfx, load_s, error (+ extras);
+        the keys are `store.RESULT_JSON_KEYS`, the attributes of the same names."""
+        return {k: getattr(self, k) for k in store.RESULT_JSON_KEYS}
 
     def row(self) -> dict:
-        """Fields for the results table."""
+        """Fields for the results table (`store.RESULT_COLUMNS`)."""
         s = self.score
-        return {
-            "model_id": self.model, "text": self.text, "language": self.language, "wer": self.wer,
-            "cer": self.cer, "raw_wer": s.raw_wer if s else None, "raw_cer": s.raw_cer if s else None,
-            "latency_s": self.latency_s, "rtfx": self.rtfx, "load_s": self.load_s, "cached": self.cached,
-            "warmup_s": self.warmup_s, "device": self.device, "compute_type": self.compute_type,
-            "error": self.error, "flags": self.flags,
+        values = {f.column: getattr(self, f.json) for f in store.RESULT_FIELDS if f.json}
+        values.update({
+            "raw_wer": s.raw_wer if s else None, "raw_cer": s.raw_cer if s else None,
             "segments": [asdict(x) for x in self.segments], "words": [asdict(x) for x in self.words],
             "extra": ({"substitutions": s.substitutions, "deletions": s.deletions, "insertions": s.insertions,
                        "hits": s.hits, "ref_words": s.ref_words} if s else {}),
-        }
+        })
+        return {c: values[c] for c in store.RESULT_COLUMNS}
 
 
 def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,

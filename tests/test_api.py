@@ -40,3 +40,27 @@ def test_bad_input_and_refusals_have_clear_status_codes() -> None:
     assert refused.status_code == 409 and "[one-step-at-a-time]" in refused.json()["detail"]
     models = {m["id"]: m for m in client.get("/models").json()}
     assert models["faster-whisper:tiny.en"]["available"] is True
+
+
+def test_openapi_declares_the_response_schemas() -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+
+    def response(path: str, method: str = "get") -> dict:
+        return spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    assert response("/runs")["$ref"].endswith("/RunsPage")
+    assert response("/runs/{run_id}")["$ref"].endswith("/RunDetail")
+    assert response("/transcribe", "post")["$ref"].endswith("/TranscribeOut")
+    assert set(schemas["RunSummary"]["properties"]) == {"run_id", "kind", "created_at", "status", "clip",
+                                                        "duration_s", "models", "best_wer", "errors"}
+    assert {"results", "settings", "machine", "summary", "clip_names"} <= set(schemas["RunDetail"]["properties"])
+    assert list(schemas["ResultOut"]["properties"])[:8] == ["model", "text", "wer", "cer", "latency_s", "rtfx",
+                                                             "load_s", "error"]
+    assert set(schemas["MoveOut"]["properties"]) == {"model", "from", "to", "reason", "actor"}
+
+
+def test_unknown_run_is_404_by_type() -> None:
+    r = client.get("/runs/987654321")
+    assert r.status_code == 404 and r.json()["detail"] == "no run with id 987654321."
+    assert client.delete("/runs/987654321").status_code == 404

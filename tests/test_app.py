@@ -16,6 +16,7 @@ from dashboard import views
 from lab import store
 from lab.audio import SAMPLE_RATE, load_audio, to_wav_bytes
 from lab.errors import LabError
+from lab.store import ResultRecord, RunDetail
 from tests import fake_engine
 from tests.conftest import JFK_REF
 
@@ -79,14 +80,14 @@ def test_compare_uploads_jfk_runs_tiny_en_and_stores_the_run(lab_db: Path, jfk: 
     assert "ask not what your country can do for you" in html_text(at)
     last: views.CompareOutcome = at.session_state["last"]
     stored = store.get_run(last.run_id)
-    assert stored["status"] == "done" and stored["clip"] == "jfk.flac" and stored["reference"] == JFK_REF
-    (result,) = stored["results"]
-    assert result["model_id"] == TINY and "ask not what your country" in result["text"]
-    assert result["wer"] is not None and result["wer"] < 0.1
+    assert stored.status == "done" and stored.clip == "jfk.flac" and stored.reference == JFK_REF
+    (result,) = stored.results
+    assert result.model_id == TINY and "ask not what your country" in result.text
+    assert result.wer is not None and result.wer < 0.1
     shown = dict(metrics(at))
-    assert shown["WER"] == views.fmt_pct(result["wer"]) and shown["CER"] == views.fmt_pct(result["cer"])
-    assert shown["Latency"] == views.fmt_seconds(result["latency_s"])
-    assert store.list_runs(limit=1)[0]["run_id"] == last.run_id
+    assert shown["WER"] == views.fmt_pct(result.wer) and shown["CER"] == views.fmt_pct(result.cer)
+    assert shown["Latency"] == views.fmt_seconds(result.latency_s)
+    assert store.list_runs(limit=1)[0].run_id == last.run_id
     assert any(f"Open run #{last.run_id} in History" in p.proto.label for p in at.get("page_link"))
 
     # a rerun redraws from session state: no model reload, no re-decode
@@ -136,8 +137,8 @@ def test_a_crashing_engine_errors_in_its_card_and_the_others_carry_on(lab_db: Pa
             assert len(at.error) == 1 and "RuntimeError" in at.error[0].value
             assert fake_engine.TEXT in html_text(at)
             stored = store.get_run(at.session_state["last"].run_id)
-            ok = next(r for r in stored["results"] if r["model_id"] == "fake:ok")
-            assert ("WER", views.fmt_pct(ok["wer"])) in metrics(at) and stored["status"] == "partial"
+            ok = next(r for r in stored.results if r.model_id == "fake:ok")
+            assert ("WER", views.fmt_pct(ok.wer)) in metrics(at) and stored.status == "partial"
         finally:
             views.availability.clear()
             for model in ids:  # the process cache must not keep models the catalog no longer has
@@ -287,8 +288,8 @@ def test_envelope_and_waveform_figure() -> None:
     x = np.sin(np.linspace(0, 100, SAMPLE_RATE * 3)).astype(np.float32)
     env = views.envelope(x, SAMPLE_RATE, points=300)
     assert len(env.t) == 300 and env.duration_s == 3.0 and np.all(env.lo <= env.hi) and env.hi.max() <= 1
-    rows = [{"model_id": TINY, "segments": [{"start": 0.0, "end": 1.5, "text": "a"},
-                                            {"start": 1.5, "end": 3.0, "text": "b"}]}]
+    rows = [ResultRecord(model_id=TINY, segments=[{"start": 0.0, "end": 1.5, "text": "a"},
+                                                  {"start": 1.5, "end": 3.0, "text": "b"}])]
     fig = views.waveform_figure(env, rows)
     assert len(fig.data) == 2 and len(fig.layout.shapes) == 4
     assert views.envelope(np.zeros(0, np.float32), SAMPLE_RATE).duration_s == 0
@@ -299,12 +300,12 @@ def test_filters_cards_and_samples() -> None:
     assert f.model is None and f.clip is None
     assert f.since == datetime(2025, 1, 2, tzinfo=UTC) and f.until.date() == date(2025, 1, 2)
     assert views.page_count(0, 25) == 1 and views.page_count(10_000, 25) == 400
-    card = views.card_view({"model_id": TINY, "text": "x", "latency_s": 0.5, "cached": True, "load_s": 0.2,
-                            "wer": None, "flags": ["truncated"]}, None)
+    card = views.card_view(ResultRecord(model_id=TINY, text="x", latency_s=0.5, cached=True, load_s=0.2,
+                                        wer=None, flags=["truncated"]), None)
     assert card.diff_html is None and card.flags == ("truncated",)
     assert {m.label: m.value for m in card.metrics} | {} == {
         "Latency": "0.50 s", "RTFx": "—", "WER": "—", "CER": "—", "Load": "cached", "Warm-up": "—"}
-    failed = views.card_view({"model_id": TINY, "error": "boom"}, "ref")
+    failed = views.card_view(ResultRecord(model_id=TINY, error="boom"), "ref")
     assert failed.error == "boom" and failed.diff_html is None
     samples = views.samples()
     if samples:
@@ -314,10 +315,10 @@ def test_filters_cards_and_samples() -> None:
 
 
 def test_summary_and_evaluation_tables() -> None:
-    rows = [{"model_id": TINY, "latency_s": 0.5, "rtfx": 22.0, "wer": 0.1, "cer": 0.05, "load_s": 0.3},
-            {"model_id": "pocketsphinx:en-us", "error": "pocketsphinx:en-us: RuntimeError: boom"}]
+    rows = [ResultRecord(model_id=TINY, latency_s=0.5, rtfx=22.0, wer=0.1, cer=0.05, load_s=0.3),
+            ResultRecord(model_id="pocketsphinx:en-us", error="pocketsphinx:en-us: RuntimeError: boom")]
     frame = views.summary_frame(rows)
-    assert list(frame["WER (%)"])[0] == pytest.approx(10.0) and list(frame["Error"]) == ["", rows[1]["error"]]
+    assert list(frame["WER (%)"])[0] == pytest.approx(10.0) and list(frame["Error"]) == ["", rows[1].error]
     fig = views.summary_figure(frame)
     assert [list(t.x) for t in fig.data] == [[TINY], [TINY]]  # the failed model is left out of the bars
     summary = {"models": [{"model": TINY, "wer": 0.2, "wer_ci": [0.1, 0.3], "cer": 0.1, "substitutions": 1,
@@ -328,5 +329,7 @@ def test_summary_and_evaluation_tables() -> None:
     assert corpus.iloc[0]["95% CI"] == "10.0% – 30.0%" and corpus.iloc[0]["S/D/I"] == "1/2/0"
     assert verdicts == [f"{TINY} vs x: -10.0 WER points, 95% CI [-20.0, -5.0] → A is better"]
     assert views.eval_summary(None)[0].empty
-    run = {"clip": None, "clip_names": {7: "a.wav"}, "results": [{"model_id": TINY, "clip_id": 7, "wer": 0.0}]}
+    run = RunDetail(run_id=1, kind="eval", created_at="2026-01-02T03:04:05", status="done", clip=None,
+                    duration_s=None, models=[TINY], best_wer=0.0, errors=0, clip_names={7: "a.wav"},
+                    results=[ResultRecord(model_id=TINY, clip_id=7, wer=0.0)])
     assert views.results_frame(run).iloc[0]["Clip"] == "a.wav"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -83,8 +84,8 @@ def test_benchmarks_evaluates_shows_the_stored_figures_and_reopens_them(lab_db: 
 
     run_id = at.session_state["b_eval_open"]
     run = store.get_run(run_id)
-    assert run["kind"] == "eval" and run["status"] == "done"
-    (m,) = run["summary"]["models"]
+    assert run.kind == "eval" and run.status == "done"
+    (m,) = run.summary["models"]
     shown = table(at, "Corpus WER").iloc[0]
     assert shown["Model"] == TINY and shown["Corpus WER"] == views.fmt_pct(m["wer"])
     assert shown["95% CI"] == f"{views.fmt_pct(m['wer_ci'][0])} – {views.fmt_pct(m['wer_ci'][1])}"
@@ -117,8 +118,8 @@ def test_benchmarks_stability_and_robustness_on_one_clip(lab_db: Path, tmp_path:
     at.button(key="b_stab_run").click().run(timeout=300)
     clean(at)
     run = store.get_run(at.session_state["b_stab_open"])
-    summary = run["summary"]
-    assert run["kind"] == "stability" and len(summary["latencies_s"]) == 3 and len(summary["rss_mb"]) == 4
+    summary = run.summary
+    assert run.kind == "stability" and len(summary["latencies_s"]) == 3 and len(summary["rss_mb"]) == 4
     shown = {m.label: m.value for m in at.metric}
     assert shown["p50"] == views.fmt_seconds(summary["p50_s"], 3)
     assert shown["First run"] == views.fmt_seconds(summary["first_run_s"], 3) and shown["Transcripts"] == "identical"
@@ -129,7 +130,7 @@ def test_benchmarks_stability_and_robustness_on_one_clip(lab_db: Path, tmp_path:
     clean(at)
     curve = table(at, "Perturbation")
     assert list(curve["Perturbation"]) == ["clean", "white_snr10"] and TINY in curve.columns
-    assert store.get_run(at.session_state["b_robust"].run_id)["kind"] == "robustness"
+    assert store.get_run(at.session_state["b_robust"].run_id).kind == "robustness"
 
 
 def test_failed_regression_report_raises_alerts_on_benchmarks_and_registry(lab_db: Path) -> None:
@@ -174,14 +175,14 @@ def test_listen_synthesizes_with_hibari_stores_the_run_and_scores_the_round_trip
 
     last: views.ListenOutcome = at.session_state["l_last"]
     run = store.get_run(last.run_id)
-    assert run["kind"] == "tts" and run["status"] == "done" and run["reference"] == PROMPT
-    (result,) = run["results"]
-    assert result["model_id"] == "hibari:en" and result["extra"]["voice"] == "heart"
-    assert result["wer"] is not None and result["wer"] <= 0.2
-    assert f"WER vs the input text: **{views.fmt_pct(result['wer'])}**" in captions(at)
+    assert run.kind == "tts" and run.status == "done" and run.reference == PROMPT
+    (result,) = run.results
+    assert result.model_id == "hibari:en" and result.extra["voice"] == "heart"
+    assert result.wer is not None and result.wer <= 0.2
+    assert f"WER vs the input text: **{views.fmt_pct(result.wer)}**" in captions(at)
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Duration"] == views.fmt_seconds(result["extra"]["duration_s"])
-    assert shown["RTF"] == views.fmt_rtf(result["extra"]["rtf"])
+    assert shown["Duration"] == views.fmt_seconds(result.extra["duration_s"])
+    assert shown["RTF"] == views.fmt_rtf(result.extra["rtf"])
     assert at.get("audio"), "a player for the synthesized speech"
     assert any(f"Open run #{last.run_id} in History" in p.proto.label for p in at.get("page_link"))
 
@@ -210,7 +211,7 @@ def test_blind_tts_trial_needs_both_played_stores_the_vote_and_reveals_names(lab
 
     (vote,) = arena.votes("tts")
     assert (vote.model_a, vote.model_b, vote.winner, vote.voter) == (trial.model_a, trial.model_b, "b", "ana")
-    assert vote.prompt == PROMPT and vote.run_id is not None and store.get_run(vote.run_id)["kind"] == "tts"
+    assert vote.prompt == PROMPT and vote.run_id is not None and store.get_run(vote.run_id).kind == "tts"
     assert f"#### A was `{trial.model_a}`" in {m.value for m in at.markdown}
     assert trial.model_b in at.success[0].value
     unranked = table(at, "Provisional rating")
@@ -235,7 +236,7 @@ def test_blind_asr_trial_shows_transcripts_without_playback(lab_db: Path) -> Non
     assert not at.button(key="ab_asr_vote_tie").disabled  # the judge reads: no playback needed
     at.button(key="ab_asr_vote_tie").click().run()
     (vote,) = arena.votes("asr")
-    assert vote.winner == "tie" and store.get_run(state.trial.run_id)["kind"] == "blind-asr"
+    assert vote.winner == "tie" and store.get_run(state.trial.run_id).kind == "blind-asr"
     assert state.trial.model_a in at.success[0].value
 
 
@@ -292,7 +293,7 @@ def test_chat_with_the_tiny_checkpoint_replies_and_saves(lab_db: Path, tmp_path:
         clean(at)
         run_id = conv.run_id
         run = store.get_run(run_id)
-        assert run["kind"] == "chat" and len(run["results"]) == 2 and run["results"][0]["extra"]["user_text"]
+        assert run.kind == "chat" and len(run.results) == 2 and run.results[0].extra["user_text"]
         assert f"Saved as run #{run_id}" in at.success[0].value
         at.button(key="c_new").click().run()
         assert not at.session_state["c_conv"].exchanges
@@ -327,12 +328,12 @@ def test_benchmark_shaping() -> None:
     assert list(frame[TINY].fillna(-1)) == [0.0, -1, pytest.approx(20.0), 50.0]
     assert list(views.robustness_figure(curves).data[0].x) == list(frame["Perturbation"])
 
-    (v,) = views.regression_views([{"report_id": 3, "created_at": "2026-01-02T03:04:05", "passed": False,
-                                    "models": [TINY], "runs": [7], "checks": [
-                                        {"model": TINY, "dataset": "m.csv", "check": "max_wer", "value": 0.05,
-                                         "limit": 0.01, "passed": False, "detail": ""},
-                                        {"model": TINY, "dataset": "m.csv", "check": "max_p95_latency_ratio",
-                                         "value": None, "limit": 1.5, "passed": False, "detail": "no baseline"}]}])
+    (v,) = views.regression_views([store.RegressionReport(
+        report_id=3, created_at=datetime(2026, 1, 2, 3, 4, 5), passed=False, models=[TINY], runs=[7], datasets=[],
+        thresholds={}, checks=[
+            store.RegressionCheck(model=TINY, dataset="m.csv", check="max_wer", value=0.05, limit=0.01, passed=False),
+            store.RegressionCheck(model=TINY, dataset="m.csv", check="max_p95_latency_ratio", value=None, limit=1.5,
+                            passed=False, detail="no baseline")])])
     assert v.title.startswith("#3 · 2026-01-02 03:04:05 UTC · FAILED (2 of 2 checks)") and v.runs == (7,)
     assert list(v.checks["Value"]) == ["5.0%", "n/a"] and list(v.checks["Limit"]) == ["1.0%", "1.50×"]
     assert "\\_" in views.alerts_markdown(["a_b on m.csv: max_wer = 0.050 exceeds 0.01"])

@@ -130,7 +130,7 @@ def test_multi_turn_chat_on_the_tiny_checkpoint_is_kept_and_stored(tiny_lfm_weig
     with pytest.raises(LabError, match="say something"):
         conv.say("  ")
     run = get_run(conv.save())
-    assert run["kind"] == "chat" and [r["extra"]["turn"] for r in run["results"]] == [0, 1]
-    assert run["results"][0]["extra"]["user_text"] == "Hello, who are you?"
+    assert run.kind == "chat" and [r.extra["turn"] for r in run.results] == [0, 1]
+    assert run.results[0].extra["user_text"] == "Hello, who are you?"
     with pytest.raises(LabError, match="cannot chat"):
         Conversation("faster-whisper:tiny.en")

@@ -60,7 +60,7 @@ def test_history_survives_a_new_process(fresh_db: str) -> None:
     store.add_result(run_id, {"model_id": "m", "text": "hello", "wer": 0.5})
     reset_engines()  # as a new process would: migrations run again on an existing database
     got = store.get_run(run_id)
-    assert got["results"][0]["text"] == "hello" and got["settings"] == {"models": ["m"]}
+    assert got.results[0].text == "hello" and got.settings == {"models": ["m"]}
 
 
 def test_filters_pagination_and_delete(fresh_db: str) -> None:
@@ -75,7 +75,7 @@ def test_filters_pagination_and_delete(fresh_db: str) -> None:
     assert store.count_runs(store.RunFilter(model="a")) == 12
     page1 = store.list_runs(limit=10)
     page3 = store.list_runs(limit=10, offset=20)
-    assert [r["run_id"] for r in page1] == ids[::-1][:10] and len(page3) == 5
+    assert [r.run_id for r in page1] == ids[::-1][:10] and len(page3) == 5
     future = datetime.now(UTC) + timedelta(days=1)
     assert store.count_runs(store.RunFilter(since=future)) == 0
     store.delete_run(ids[0])
@@ -109,10 +109,10 @@ def test_lifecycle_rules_and_append_only_audit(fresh_db: str) -> None:
                                                           ("pocketsphinx:en-us", "production")]
     assert lifecycle.state_of("faster-whisper:tiny.en") == "candidate"
     trail = lifecycle.history("faster-whisper:tiny.en")
-    assert [(t["from_state"], t["to_state"]) for t in trail] == [
+    assert [(t.from_state, t.to_state) for t in trail] == [
         ("production", "candidate"), ("candidate", "production"), ("experimental", "candidate")]
-    assert trail[-1]["actor"] == "ana" and trail[-1]["reason"] == "good WER on jfk"
-    assert "results" in trail[-1]["metrics"]
+    assert trail[-1].actor == "ana" and trail[-1].reason == "good WER on jfk"
+    assert "results" in trail[-1].metrics
     with session() as s:
         n = s.exec(text("select count(*) from transitions")).scalar()  # type: ignore[call-overload]
     assert n == 5
@@ -130,3 +130,66 @@ def test_deleting_a_run_keeps_its_baseline_and_votes(fresh_db: str) -> None:
     with session() as s:
         assert s.exec(text("select run_id from baselines")).all() == [(None,)]  # type: ignore[call-overload]
         assert s.exec(text("select run_id from votes")).all() == [(None,)]  # type: ignore[call-overload]
+
+
+def test_stored_rows_read_back_as_typed_records(fresh_db: str) -> None:
+    from lab.errors import NotFoundError
+    from lab.runner import ModelResult
+
+    run_id = store.start_run("compare", {"models": ["m"]}, {"cpu": "x"}, reference="hello world")
+    row = ModelResult("m", text="hello", wer=0.5, latency_s=0.2, flags=["truncated"]).row()
+    assert tuple(row) == store.RESULT_COLUMNS
+    store.add_result(run_id, row)
+    store.finish_run(run_id, "done", summary={"models": []})
+    (summary,) = store.list_runs(limit=1)
+    assert isinstance(summary, store.RunSummary) and summary.run_id == run_id and summary.models == ["m"]
+    assert list(summary.to_json()) == ["run_id", "kind", "created_at", "status", "clip", "duration_s", "models",
+                                       "best_wer", "errors"]
+    run = store.get_run(run_id)
+    assert isinstance(run, store.RunDetail) and run.reference == "hello world" and run.summary == {"models": []}
+    (result,) = run.results
+    assert isinstance(result, store.ResultRecord) and result.run_id == run_id and result.id is not None
+    assert (result.text, result.wer, result.flags) == ("hello", 0.5, ["truncated"])
+    assert result.row() == row
+    with pytest.raises(NotFoundError, match="no run with id"):
+        store.get_run(run_id + 1)
+    with pytest.raises(ValueError, match="not result fields"):
+        store.add_result(run_id, {"model_id": "m", "nope": 1})
+
+
+def test_one_field_list_gives_the_json_the_row_and_the_export() -> None:
+    from lab.runner import ModelResult
+
+    assert tuple(ModelResult("m").to_json()) == store.RESULT_JSON_KEYS == (
+        "model", "text", "wer", "cer", "latency_s", "rtfx", "load_s", "error", "cached", "warmup_s", "language",
+        "device", "compute_type", "flags")
+    assert set(store.EXPORT_COLUMNS) == {"run_id", "created_at", "kind", "status", "clip", "duration_s", "reference",
+                                         "model_id", "text", "wer", "cer", "latency_s", "rtfx", "load_s", "cached",
+                                         "warmup_s", "error"}
+    assert set(store.RESULT_EXPORT_COLUMNS) <= set(store.RESULT_COLUMNS)
+
+
+def test_baselines_reports_votes_and_transitions_as_records(fresh_db: str) -> None:
+    from pathlib import Path
+
+    b = store.add_baseline(store.Baseline(model_id="m", dataset=str(Path("d.csv").resolve()), dataset_sha256="x",
+                                          wer=0.1))
+    assert isinstance(b, store.Baseline) and b.id is not None
+    assert store.latest_baseline("m", "d.csv") == b and store.latest_baseline("m", "other.csv") is None
+    assert b.to_json()["baseline_id"] == b.id
+    check = store.RegressionCheck(model="m", dataset="d.csv", check="max_wer", value=0.2, limit=0.1, passed=False)
+    saved = store.add_regression_report(store.RegressionReport(
+        passed=False, checks=[check], runs=[None], models=["m"], datasets=["d.csv"], thresholds={"max_wer": 0.1}),
+        {"models": ["m"]})
+    (back,) = store.regression_reports(1)
+    assert back.report_id == saved.report_id and back.checks == [check] and not back.passed
+    assert list(saved.to_json()) == ["passed", "checks", "runs", "models", "datasets", "thresholds", "report_id",
+                                     "created_at"]
+    v = store.add_vote(store.Vote(task="tts", model_a="a", model_b="b", winner="a"))
+    assert store.votes("tts") == [v] and store.vote_count("tts") == (1, v.id) and store.votes("asr") == []
+    rid = store.start_run("eval", {}, {})
+    store.add_result(rid, {"model_id": "faster-whisper:tiny.en", "wer": 0.1})
+    (t,) = lifecycle.transition("faster-whisper:tiny.en", "candidate", "evidence", actor="ana")
+    assert isinstance(t, store.Transition) and t.from_state == "experimental" and t.id is not None
+    assert store.transitions("faster-whisper:tiny.en") == [t]
+    assert list(t.to_json()) == ["model", "from", "to", "reason", "actor", "at"]

@@ -54,15 +54,15 @@ def test_real_models_transcribe_shared_recordings_and_the_run_is_stored(name: st
         assert r.segments[-1].end <= clip.duration_s + 1.0
     # read the run back from the database
     stored = get_run(comp.run_id)
-    assert stored["status"] == "done" and stored["reference"] == row["reference"]
-    assert stored["machine"]["libraries"]["faster-whisper"] and stored["machine"]["threads"] == 2
-    rows = {r["model_id"]: r for r in stored["results"]}
+    assert stored.status == "done" and stored.reference == row["reference"]
+    assert stored.machine["libraries"]["faster-whisper"] and stored.machine["threads"] == 2
+    rows = {r.model_id: r for r in stored.results}
     assert set(rows) == set(MODELS)
     for model in MODELS:
-        assert rows[model]["text"] == by_model[model].text
-        assert rows[model]["wer"] == pytest.approx(by_model[model].wer)
-        assert rows[model]["segments"] and rows[model]["extra"]["ref_words"] > 0
-    audio = clip_audio_path(stored["clip_id"])
+        assert rows[model].text == by_model[model].text
+        assert rows[model].wer == pytest.approx(by_model[model].wer)
+        assert rows[model].segments and rows[model].extra["ref_words"] > 0
+    audio = clip_audio_path(stored.clip_id)
     assert audio is not None and audio.read_bytes() == shared(name).read_bytes()
 
 

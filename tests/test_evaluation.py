@@ -41,11 +41,11 @@ def test_eval_over_shared_audio_ci_and_paired_comparison_agree() -> None:
     from lab.store import get_run
 
     stored = get_run(report.run_id)
-    assert stored["kind"] == "eval" and stored["summary"]["models"][0]["wer"] == pytest.approx(tiny.wer)
+    assert stored.kind == "eval" and stored.summary["models"][0]["wer"] == pytest.approx(tiny.wer)
     # both models are English-only: multilingual.mp3 (en+de) is skipped, not run, not stored
     assert tiny.skipped == sphinx.skipped == sum(1 for r in ds.rows if "de" in r.languages) == 1
     ran = len(ds.rows) - 1
-    assert len(stored["results"]) == 2 * ran and all(r["clip_id"] for r in stored["results"])
+    assert len(stored.results) == 2 * ran and all(r.clip_id for r in stored.results)
 
 
 @pytest.mark.slow
@@ -85,12 +85,12 @@ def test_regression_that_fails_on_purpose_and_one_that_passes(tmp_path: Path, fr
     set_baseline(TINY, manifest)
     ok = regress(load_config(_config(tmp_path, manifest, [TINY], max_wer=0.1, max_wer_increase_points=0.5,
                                      max_p95_latency_ratio=5.0)))
-    assert ok["passed"], ok["checks"]
-    assert {c["check"] for c in ok["checks"]} == {"max_wer", "max_wer_increase_points", "max_p95_latency_ratio"}
+    assert ok.passed, ok.checks
+    assert {c.check for c in ok.checks} == {"max_wer", "max_wer_increase_points", "max_p95_latency_ratio"}
     assert alerts() == []  # the latest report passed
     # a ratio check without a baseline fails, saying so
     nobase = regress(load_config(_config(tmp_path, manifest, [SPHINX], max_p95_latency_ratio=2.0)))
-    assert not nobase["passed"] and "no baseline" in nobase["checks"][0]["detail"]
+    assert not nobase.passed and "no baseline" in nobase.checks[0].detail
 
 
 def test_regress_config_errors_exit_2(tmp_path: Path) -> None:
@@ -130,14 +130,14 @@ def test_every_lifecycle_gate(tmp_path: Path, fresh_db: str) -> None:
     # candidate → production needs a passing regression report newer than the last change
     with pytest.raises(TransitionError, match=r"\[needs-passing-regression\] no passing"):
         lifecycle.transition(TINY, "production", "ship")
-    assert not regress(load_config(_config(tmp_path, manifest, [TINY], max_wer=-1)))["passed"]
+    assert not regress(load_config(_config(tmp_path, manifest, [TINY], max_wer=-1))).passed
     with pytest.raises(TransitionError, match=r"failed"):
         lifecycle.transition(TINY, "production", "ship")
-    assert regress(load_config(_config(tmp_path, manifest, [TINY], max_wer=0.1)))["passed"]
+    assert regress(load_config(_config(tmp_path, manifest, [TINY], max_wer=0.1))).passed
     lifecycle.transition(TINY, "production", "ship")
     # a second production model for English ASR moves the first back to candidate
     lifecycle.transition(SPHINX, "candidate", "evaluated")
-    assert regress(load_config(_config(tmp_path, manifest, [SPHINX], max_wer=0.5)))["passed"]
+    assert regress(load_config(_config(tmp_path, manifest, [SPHINX], max_wer=0.5))).passed
     moved = lifecycle.transition(SPHINX, "production", "smaller")
     assert [(t.model_id, t.from_state, t.to_state) for t in moved] == [
         (TINY, "production", "candidate"), (SPHINX, "candidate", "production")]
@@ -149,8 +149,8 @@ def test_every_lifecycle_gate(tmp_path: Path, fresh_db: str) -> None:
     lifecycle.transition(SPHINX, "experimental", "retrain")
     # the audit trail has every move with the metrics it was decided on
     trail = lifecycle.history(SPHINX)
-    assert [t["to_state"] for t in trail] == ["experimental", "deprecated", "production", "candidate"]
-    assert trail[-1]["metrics"]["results"] >= 1
+    assert [t.to_state for t in trail] == ["experimental", "deprecated", "production", "candidate"]
+    assert trail[-1].metrics["results"] >= 1
     # CLI: a refusal exits 2 and names the rule
     p = lab("promote", TINY, "--to", "deprecated", "--reason", "")
     assert p.returncode == 2 and "[reason-required]" in p.stderr

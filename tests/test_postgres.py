@@ -71,7 +71,7 @@ def test_runs_results_and_lifecycle_on_postgres(pg_url: str, monkeypatch: pytest
                                   "segments": [{"start": 0.0, "end": 1.0, "text": "hello"}]})
         store.finish_run(run_id, "done", summary={"models": []})
         got = store.get_run(run_id)
-        assert got["results"][0]["segments"][0]["text"] == "hello" and got["clip"] == "jfk.flac"
+        assert got.results[0].segments[0]["text"] == "hello" and got.clip == "jfk.flac"
         assert store.count_runs(store.RunFilter(model="faster-whisper:tiny.en")) >= 1
         lifecycle.transition("pocketsphinx:en-us", "deprecated", "postgres check", actor="ci")
         assert lifecycle.state_of("pocketsphinx:en-us") == "deprecated"

@@ -34,9 +34,9 @@ def test_failing_engines_do_not_lose_the_other_results(fakes: list[str], jfk: Pa
     assert "failed to load" in res["fake:loadfail"].error and "truncated" in res["fake:loadfail"].error
     assert "unknown model id 'nope:missing'" in res["nope:missing"].error
     stored = get_run(comp.run_id)
-    assert stored["status"] == "partial" and stored["errors"] == 4
-    assert [r["model_id"] for r in stored["results"]] == order
-    assert {r["model_id"]: r["error"] for r in stored["results"]}["fake:crash"] == res["fake:crash"].error
+    assert stored.status == "partial" and stored.errors == 4
+    assert [r.model_id for r in stored.results] == order
+    assert {r.model_id: r.error for r in stored.results}["fake:crash"] == res["fake:crash"].error
 
 
 @pytest.mark.slow
@@ -46,17 +46,17 @@ def test_results_arrive_one_by_one_and_are_stored_as_they_come(fakes: list[str],
     first = next(it)
     assert first.model == "fake:ok"
     mid = get_run(comp.run_id)  # stored before the second model runs
-    assert mid["status"] == "running" and len(mid["results"]) == 1
+    assert mid.status == "running" and len(mid.results) == 1
     assert next(it).model == "fake:crash"
     with pytest.raises(StopIteration):
         next(it)
-    assert get_run(comp.run_id)["status"] == "partial"
+    assert get_run(comp.run_id).status == "partial"
 
 
 def test_all_failed_run_is_marked_failed_and_listed(fakes: list[str], jfk: Path) -> None:
     comp = compare(load_audio(jfk), ["fake:crash"], cache=ModelCache())
-    assert get_run(comp.run_id)["status"] == "failed"
-    assert list_runs(limit=1)[0]["run_id"] == comp.run_id
+    assert get_run(comp.run_id).status == "failed"
+    assert list_runs(limit=1)[0].run_id == comp.run_id
 
 
 def test_warm_up_is_reported_apart_from_latency(fakes: list[str], jfk: Path) -> None:
@@ -87,5 +87,5 @@ def test_an_interrupted_evaluation_is_stored_as_partial(fakes: list[str], tmp_pa
     with pytest.raises(Stop):
         evaluate(manifest, ["fake:ok"], cache=ModelCache(), progress=progress)
     newest = list_runs(limit=1)[0]
-    assert newest["kind"] == "eval" and newest["status"] == "partial"
-    assert len(get_run(newest["run_id"])["results"]) == 1  # the finished clip was kept
+    assert newest.kind == "eval" and newest.status == "partial"
+    assert len(get_run(newest.run_id).results) == 1  # the finished clip was kept

@@ -103,11 +103,11 @@ def _show_eval(run_id: int) -> None:
     except LabError:
         st.warning(f"Run #{run_id} does not exist (any more).")
         return
-    settings = run.get("settings") or {}
+    settings = run.settings or {}
     st.subheader(f"Evaluation #{run_id}")
-    st.caption(f"{views.fmt_when(run['created_at'])} UTC · {run['status']} · "
+    st.caption(f"{views.fmt_when(run.created_at)} UTC · {run.status} · "
                f"{views.md_escape(str(settings.get('dataset', '?')))} · {settings.get('clips', '?')} clips")
-    summary = run.get("summary")
+    summary = run.summary
     if not summary:
         st.info("This evaluation has no summary: it was interrupted before every model finished. Its stored "
                 "results are in History.", icon=":material/info:")
@@ -286,10 +286,10 @@ def _show_stability(run_id: int) -> None:
     except LabError:
         st.warning(f"Run #{run_id} does not exist (any more).")
         return
-    summary = run.get("summary") or {}
+    summary = run.summary or {}
     st.subheader(f"Stability #{run_id}")
-    st.caption(f"{views.fmt_when(run['created_at'])} UTC · {views.md_escape(summary.get('model', '?'))} · "
-               f"{views.md_escape(run.get('clip') or '?')} · {summary.get('runs', '?')} runs after one first run")
+    st.caption(f"{views.fmt_when(run.created_at)} UTC · {views.md_escape(summary.get('model', '?'))} · "
+               f"{views.md_escape(run.clip or '?')} · {summary.get('runs', '?')} runs after one first run")
     if not summary.get("latencies_s"):
         st.info("This run has no stored latencies (every run failed or it was interrupted).")
         _history_link(run_id)

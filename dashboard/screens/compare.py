@@ -14,6 +14,7 @@ from lab import store
 from lab.audio import AudioClip
 from lab.errors import LabError, failure_message
 from lab.runner import Comparison, ModelResult
+from lab.store import ResultRecord
 
 SOURCES = ("Upload a file", "Record", "Sample clip")
 TICK_S = 0.25  # the running card's counter refreshes at least this often
@@ -105,7 +106,7 @@ def _fill_card(hole: DeltaGenerator, card: views.CardView, per_row: int = 3) -> 
     with hole.container():
         views.render_card_body(card, per_row)
 
-def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> dict:
+def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> ResultRecord:
     """Run one model in a worker thread while this (script) thread ticks its card's elapsed counter."""
     box: dict[str, ModelResult] = {}
 
@@ -124,7 +125,7 @@ def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> dict:
             worker.join(TICK_S)
     finally:  # interrupted (the user clicked something): let the model finish so its result is stored
         worker.join()
-    return box["r"].row()
+    return ResultRecord(**box["r"].row())
 
 def _run(clip: AudioClip, key: str, env: views.Envelope, models: list[str], reference: str | None,
          states: dict[str, str]) -> views.CompareOutcome | None:

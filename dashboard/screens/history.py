@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from dashboard import views
 from lab import store
 from lab.catalog import catalog
 from lab.errors import LabError
+from lab.store import ResultRecord
 
 PAGE_SIZES = (10, 25, 50, 100)
 MAX_CARDS = 6
@@ -53,7 +52,7 @@ def _filters() -> tuple[views.RunFilter, int]:
     size = c[4].selectbox("Per page", PAGE_SIZES, index=1, key="page_size", on_change=_reset_page)
     return views.run_filter(model, kind, tuple(dates), clip), size
 
-def _result_column(row: dict[str, Any], reference: str | None, per_row: int) -> None:
+def _result_column(row: ResultRecord, reference: str | None, per_row: int) -> None:
     card = views.card_view(row, reference)
     with st.container(border=True, key=f"detail-{views.slug(card.model)}"):
         st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
@@ -67,32 +66,32 @@ def _detail(run_id: int) -> None:
         st.warning(f"Run #{run_id} does not exist (any more). Pick another run above.")
         return
     st.subheader(f"Run #{run_id}")
-    st.caption(f"{views.fmt_when(run['created_at'])} UTC · {run['kind']} · {run['status']}")
-    results = run["results"]
-    clips = run.get("clip_names") or {}
+    st.caption(f"{views.fmt_when(run.created_at)} UTC · {run.kind} · {run.status}")
+    results = run.results
+    clips = run.clip_names
     # one result per model (a comparison) gets cards; a dataset evaluation gets a table
-    as_table = len(results) > MAX_CARDS or len({r["model_id"] for r in results}) < len(results)
+    as_table = len(results) > MAX_CARDS or len({r.model_id for r in results}) < len(results)
     m = st.columns(4)
-    m[0].metric("Clip", run["clip"] or (f"{len(clips)} clips" if clips else "—"), border=True)
-    m[1].metric("Audio", views.fmt_seconds(run["duration_s"], 1), border=True)
-    m[2].metric("Models", len(run["models"]), border=True)
+    m[0].metric("Clip", run.clip or (f"{len(clips)} clips" if clips else "—"), border=True)
+    m[1].metric("Audio", views.fmt_seconds(run.duration_s, 1), border=True)
+    m[2].metric("Models", len(run.models), border=True)
     if as_table:
-        m[3].metric("Results", len(results), help=f"{run['errors']} failed" if run["errors"] else None, border=True)
+        m[3].metric("Results", len(results), help=f"{run.errors} failed" if run.errors else None, border=True)
     else:
-        m[3].metric("Best WER", views.fmt_pct(run["best_wer"]), border=True)
-    path = store.clip_audio_path(run["clip_id"]) if run["clip_id"] else None
+        m[3].metric("Best WER", views.fmt_pct(run.best_wer), border=True)
+    path = store.clip_audio_path(run.clip_id) if run.clip_id else None
     if path is not None:
         st.audio(str(path), format=views.mime_for(path.name))
     elif clips:
         st.caption(f"Over {len(clips)} clips: {views.md_escape(', '.join(sorted(clips.values())))}")
     else:
         st.caption("This run's audio was not kept, so it cannot be replayed.")
-    if run["reference"]:
-        st.caption(f"Reference: {views.md_escape(run['reference'])}")
+    if run.reference:
+        st.caption(f"Reference: {views.md_escape(run.reference)}")
     if not results:
         st.info("This run has no results (it may have been interrupted before any model finished).")
     if as_table:
-        corpus, verdicts = views.eval_summary(run.get("summary"))
+        corpus, verdicts = views.eval_summary(run.summary)
         if not corpus.empty:
             st.markdown("**Per model, over the dataset**")
             st.dataframe(corpus, hide_index=True)
@@ -105,18 +104,18 @@ def _detail(run_id: int) -> None:
     for start in range(0, len(results), 3):
         for row, col in zip(results[start:start + 3], st.columns(per_row or 1), strict=False):
             with col:
-                _result_column(row, run["reference"], 2 if per_row == 3 else 3)
-    if path is not None and any(r.get("segments") for r in results):
+                _result_column(row, run.reference, 2 if per_row == 3 else 3)
+    if path is not None and any(r.segments for r in results):
         dec = views.decoded(f"stored:{path.name}", path.name, path.read_bytes)
         if dec.envelope is not None:
             with st.expander("Waveform and segments"):
                 st.plotly_chart(views.waveform_figure(dec.envelope, results), key="detail_wave",
                                 config={"displaylogo": False})
     with st.expander("Settings, machine and stored summary"):
-        st.json({"settings": run["settings"], "machine": run["machine"], "summary": run.get("summary")},
+        st.json({"settings": run.settings, "machine": run.machine, "summary": run.summary},
                 expanded=False)
     if st.session_state.get("confirm_delete") == run_id:
-        st.warning(f"Delete run #{run_id} and its {len(run['results'])} result(s)? This cannot be undone.")
+        st.warning(f"Delete run #{run_id} and its {len(run.results)} result(s)? This cannot be undone.")
         a, b, _ = st.columns([1, 1, 6])
         a.button("Yes, delete", type="primary", key="delete_yes", on_click=_delete, args=(run_id,))
         b.button("Cancel", key="delete_no", on_click=lambda: st.session_state.pop("confirm_delete", None))
@@ -160,13 +159,13 @@ else:
         })
 
         requested = _requested_run()
-        ids = [r["run_id"] for r in runs]
+        ids = [r.run_id for r in runs]
         if requested is not None and requested not in ids:
             ids.insert(0, requested)
         if st.session_state.get("open_run") != requested:
             st.session_state["open_run"] = requested
-        labels = {r["run_id"]: f"#{r['run_id']} · {views.fmt_when(r['created_at'])} · {r['clip'] or '—'} · "
-                               f"{', '.join(r['models'])}" for r in runs}
+        labels = {r.run_id: f"#{r.run_id} · {views.fmt_when(r.created_at)} · {r.clip or '—'} · "
+                            f"{', '.join(r.models)}" for r in runs}
         st.selectbox("Open a run", ids, index=None, key="open_run", on_change=_on_pick,
                      placeholder="Pick a run on this page", format_func=lambda i: labels.get(i, f"#{i}"))
 

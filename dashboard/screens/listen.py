@@ -10,6 +10,7 @@ from lab import store
 from lab.errors import LabError
 from lab.eval import arena
 from lab.runner import Comparison
+from lab.store import ResultRecord
 from lab.tts import MAX_TEXT_CHARS, TtsResult, synthesize_run
 
 PER_ROW = 3
@@ -152,7 +153,8 @@ def _new_asr_trial(sample: views.Sample, pool: list[str]) -> None:
         trial.run_id = comp.run_id
         with views.exclusive(), st.spinner("Transcribing with A and B…", show_time=True):
             try:
-                rows = {side: comp.run_model(m).row() for side, m in (("a", trial.model_a), ("b", trial.model_b))}
+                rows = {side: ResultRecord(**comp.run_model(m).row())
+                        for side, m in (("a", trial.model_a), ("b", trial.model_b))}
             finally:
                 comp.finish()
     except LabError as e:

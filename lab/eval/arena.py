@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlmodel import col, select
 
-from db.models import Vote
+from lab import store
 from lab.catalog import get_spec
 from lab.errors import LabError
-from lab.store import session
+from lab.store import Vote
 
 CHOICES = ("a", "b", "tie", "both_bad")
 MIN_VOTES = 5
@@ -62,12 +61,8 @@ class BlindTrial:
             raise LabError(f"vote must be one of {', '.join(CHOICES)}.")
         if not self.can_vote:
             raise LabError("play both A and B before voting.")
-        row = Vote(task=self.task, model_a=self.model_a, model_b=self.model_b, winner=choice,
-                   prompt=self.prompt, run_id=self.run_id, voter=voter)
-        with session() as s:
-            s.add(row)
-            s.commit()
-            s.refresh(row)
+        row = store.add_vote(Vote(task=self.task, model_a=self.model_a, model_b=self.model_b, winner=choice,
+                                  prompt=self.prompt, run_id=self.run_id, voter=voter))
         self.vote_id = row.id
         return row
 
@@ -85,13 +80,7 @@ def new_trial(task: str, models: list[str], prompt: str | None = None, run_id: i
 
 
 def votes(task: str | None = None, since: datetime | None = None) -> list[Vote]:
-    with session() as s:
-        q = select(Vote)
-        if task:
-            q = q.where(Vote.task == task)
-        if since:
-            q = q.where(Vote.created_at >= since)
-        return list(s.exec(q.order_by(col(Vote.id))).all())
+    return store.votes(task, since)
 
 
 def _fit(models: list[str], games: list[tuple[int, int, float]], iters: int = 300) -> np.ndarray:

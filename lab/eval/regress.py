@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from sqlmodel import col, select
 
-from db.models import Baseline, RegressionReport
+from lab import store
 from lab.catalog import get_spec
 from lab.errors import LabError
 from lab.eval.evaluate import EvalReport, Progress, evaluate, load_dataset
 from lab.loading import ModelCache
-from lab.store import session
+from lab.store import Baseline, RegressionCheck, RegressionReport
 
 THRESHOLD_KEYS = ("max_wer", "max_wer_increase_points", "max_p95_latency_ratio")
 
@@ -31,20 +30,13 @@ def set_baseline(model_id: str, manifest: str | Path, cache: ModelCache | None =
     m = report.models[0]
     if m.wer is None:
         raise LabError(f"{model_id} produced no scored transcript on {ds.path.name}; no baseline stored.")
-    row = Baseline(model_id=model_id, dataset=str(ds.path), dataset_sha256=ds.sha256, run_id=report.run_id,
-                   wer=m.wer, cer=m.cer, latency_p95_s=m.latency_p95_s, rtfx=m.rtfx)
-    with session() as s:
-        s.add(row)
-        s.commit()
-        s.refresh(row)
-    return row
+    return store.add_baseline(Baseline(model_id=model_id, dataset=str(ds.path), dataset_sha256=ds.sha256,
+                                       run_id=report.run_id, wer=m.wer, cer=m.cer, latency_p95_s=m.latency_p95_s,
+                                       rtfx=m.rtfx))
 
 
 def latest_baseline(model_id: str, dataset: str | Path) -> Baseline | None:
-    with session() as s:
-        return s.exec(select(Baseline).where(Baseline.model_id == model_id,
-                                             Baseline.dataset == str(Path(dataset).resolve()))
-                      .order_by(col(Baseline.id).desc())).first()
+    return store.latest_baseline(model_id, dataset)
 
 
 @dataclass
@@ -81,15 +73,7 @@ def load_config(path: str | Path) -> RegressConfig:
                          (base / report).resolve() if report else None, raw)
 
 
-@dataclass
-class Check:
-    model: str
-    dataset: str
-    check: str
-    value: float | None
-    limit: float
-    passed: bool
-    detail: str = ""
+Check = RegressionCheck  # one threshold check (the stored record)
 
 
 def _checks(model: str, dataset: Path, ev: EvalReport, t: dict[str, float]) -> list[Check]:
@@ -116,7 +100,8 @@ def _checks(model: str, dataset: Path, ev: EvalReport, t: dict[str, float]) -> l
     return out
 
 
-def regress(config: RegressConfig, cache: ModelCache | None = None, progress: Progress | None = None) -> dict:
+def regress(config: RegressConfig, cache: ModelCache | None = None,
+            progress: Progress | None = None) -> RegressionReport:
     """Run the configured evaluations and checks; store and return the report (passed: bool)."""
     checks: list[Check] = []
     runs = []
@@ -126,31 +111,22 @@ def regress(config: RegressConfig, cache: ModelCache | None = None, progress: Pr
         for model in config.models:
             checks.extend(_checks(model, dataset, ev, config.thresholds))
     passed = all(c.passed for c in checks)
-    report = {"passed": passed, "checks": [c.__dict__ for c in checks], "runs": runs,
-              "models": config.models, "datasets": [str(d) for d in config.datasets],
-              "thresholds": config.thresholds}
-    with session() as s:
-        row = RegressionReport(passed=passed, config=config.raw, report=report, models=config.models)
-        s.add(row)
-        s.commit()
-        report["report_id"] = row.id
-        report["created_at"] = row.created_at.isoformat(timespec="seconds")
-    return report
+    report = RegressionReport(passed=passed, checks=checks, runs=runs, models=list(config.models),
+                              datasets=[str(d) for d in config.datasets], thresholds=config.thresholds)
+    return store.add_regression_report(report, config.raw)
 
 
-def reports(limit: int = 20) -> list[dict]:
-    with session() as s:
-        rows = s.exec(select(RegressionReport).order_by(col(RegressionReport.id).desc()).limit(limit)).all()
-    return [{**r.report, "report_id": r.id, "created_at": r.created_at.isoformat(timespec="seconds")} for r in rows]
+def reports(limit: int = 20) -> list[RegressionReport]:
+    return store.regression_reports(limit)
 
 
 def alerts() -> list[str]:
     """Failed checks of the latest report, one line each (shown on Registry and Benchmarks)."""
     latest = reports(1)
-    if not latest or latest[0]["passed"]:
+    if not latest or latest[0].passed:
         return []
-    return [f"{c['model']} on {c['dataset']}: {c['check']} = {_fmt(c['value'])} exceeds {c['limit']}"
-            + (f" ({c['detail']})" if c["detail"] else "") for c in latest[0]["checks"] if not c["passed"]]
+    return [f"{c.model} on {c.dataset}: {c.check} = {_fmt(c.value)} exceeds {c.limit}"
+            + (f" ({c.detail})" if c.detail else "") for c in latest[0].checks if not c.passed]
 
 
 def _fmt(x: float | None) -> str:

@@ -2,6 +2,8 @@
 
 Errors: 400 bad input (bad audio, unknown model, empty text), 404 unknown run, 409 refused
 lifecycle transition (the rule's message in `detail`).
+
+Response schemas come from the store's typed records (lab.store.records), so /docs shows them.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from typing import Annotated
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from lab.errors import LabError, TransitionError
+from lab.errors import LabError, NotFoundError, TransitionError
+from lab.store.records import RESULT_FIELDS, RunDetail, RunSummary
 
 app = FastAPI(title="Model Lab", version="0.1.0",
               description="Run speech models side by side, score them, keep every run.")
@@ -21,9 +24,38 @@ app = FastAPI(title="Model Lab", version="0.1.0",
 def _bad(e: LabError) -> HTTPException:
     if isinstance(e, TransitionError):
         return HTTPException(409, str(e))
-    if str(e).startswith("no run with id"):
+    if isinstance(e, NotFoundError):
         return HTTPException(404, str(e))
     return HTTPException(400, str(e))
+
+
+# One model's result as `lab transcribe --json` prints it: built from the one result field list.
+ResultOut = create_model("ResultOut", **{f.json: (f.type, ...) for f in RESULT_FIELDS if f.json})
+
+
+class TranscribeOut(BaseModel):
+    run_id: int | None
+    results: list[ResultOut]  # type: ignore[valid-type]
+
+
+class RunsPage(BaseModel):
+    total: int
+    runs: list[RunSummary]
+
+
+class Deleted(BaseModel):
+    deleted: int
+
+
+class MoveOut(BaseModel):
+    """One recorded lifecycle move (`lab.store.Transition`, as `lab promote --json` prints it, without `at`)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    model: str
+    from_: str | None = Field(alias="from")
+    to: str
+    reason: str
+    actor: str
 
 
 @app.get("/health")
@@ -38,7 +70,7 @@ def models() -> list[dict]:
     return models_overview()
 
 
-@app.post("/transcribe")
+@app.post("/transcribe", response_model=TranscribeOut)
 def transcribe(file: Annotated[UploadFile, File()], models: Annotated[list[str], Form()],
                reference: Annotated[str | None, Form()] = None, beam_size: Annotated[int, Form()] = 5) -> dict:
     """Same contract as `lab transcribe --json`: run_id and one result per model."""
@@ -57,17 +89,17 @@ def transcribe(file: Annotated[UploadFile, File()], models: Annotated[list[str],
     return {"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]}
 
 
-@app.get("/runs")
+@app.get("/runs", response_model=RunsPage)
 def runs(limit: Annotated[int, Query(ge=1, le=500)] = 20, offset: Annotated[int, Query(ge=0)] = 0,
-         model: str | None = None, kind: str | None = None, clip: str | None = None) -> dict:
+         model: str | None = None, kind: str | None = None, clip: str | None = None) -> RunsPage:
     from lab.store import RunFilter, count_runs, list_runs
 
     f = RunFilter(model=model, kind=kind, clip=clip)
-    return {"total": count_runs(f), "runs": list_runs(limit, offset, f)}
+    return RunsPage(total=count_runs(f), runs=list_runs(limit, offset, f))
 
 
-@app.get("/runs/{run_id}")
-def run(run_id: int) -> dict:
+@app.get("/runs/{run_id}", response_model=RunDetail)
+def run(run_id: int) -> RunDetail:
     from lab.store import get_run
 
     try:
@@ -76,7 +108,7 @@ def run(run_id: int) -> dict:
         raise _bad(e) from None
 
 
-@app.delete("/runs/{run_id}")
+@app.delete("/runs/{run_id}", response_model=Deleted)
 def delete(run_id: int) -> dict:
     from lab.store import delete_run
 
@@ -103,7 +135,7 @@ class Promotion(BaseModel):
     actor: str | None = None
 
 
-@app.post("/models/{model_id}/promote")
+@app.post("/models/{model_id}/promote", response_model=list[MoveOut])
 def promote(model_id: str, body: Promotion) -> list[dict]:
     from lab.lifecycle import transition
 
@@ -111,5 +143,4 @@ def promote(model_id: str, body: Promotion) -> list[dict]:
         moved = transition(model_id, body.to, body.reason, body.actor)
     except LabError as e:
         raise _bad(e) from None
-    return [{"model": t.model_id, "from": t.from_state, "to": t.to_state, "reason": t.reason, "actor": t.actor}
-            for t in moved]
+    return [t.to_json() for t in moved]

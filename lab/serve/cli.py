@@ -132,13 +132,13 @@ def history(
 
     runs = list_runs(limit=limit)
     if as_json:
-        _echo_json(runs)
+        _echo_json([r.to_json() for r in runs])
         return
     if not runs:
         typer.echo("No runs yet. Try: lab transcribe FILE -m faster-whisper:tiny.en")
         return
-    _table([[r["run_id"], r["created_at"], r["kind"], r["status"], r["clip"] or "-", ",".join(r["models"]),
-             _fmt(r["best_wer"])] for r in runs], ["RUN", "WHEN (UTC)", "KIND", "STATUS", "CLIP", "MODELS", "BEST WER"])
+    _table([[r.run_id, r.created_at, r.kind, r.status, r.clip or "-", ",".join(r.models),
+             _fmt(r.best_wer)] for r in runs], ["RUN", "WHEN (UTC)", "KIND", "STATUS", "CLIP", "MODELS", "BEST WER"])
 
 
 @app.command()
@@ -302,10 +302,8 @@ def baseline_set(
     bar, update = _progress("baseline")
     with bar:
         b = set_baseline(model_id, manifest, progress=update)
-    out = {"baseline_id": b.id, "model": b.model_id, "dataset": b.dataset, "wer": b.wer, "cer": b.cer,
-           "latency_p95_s": b.latency_p95_s, "rtfx": b.rtfx, "run_id": b.run_id}
     if as_json:
-        _echo_json(out)
+        _echo_json(b.to_json())
     else:
         typer.echo(f"baseline {b.id}: {b.model_id} on {Path(b.dataset).name}: WER {_fmt(b.wer)}, "
                    f"p95 {_fmt(b.latency_p95_s)} s, RTFx {_fmt(b.rtfx, '.1f')}")
@@ -325,17 +323,17 @@ def regress(
     bar, update = _progress("regress")
     with bar:
         report = run_regress(cfg, progress=update)
-    target = output or cfg.report_path or Path(f"regress-report-{report['report_id']}.json")
+    target = output or cfg.report_path or Path(f"regress-report-{report.report_id}.json")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(report, indent=2, default=str))
+    target.write_text(json.dumps(report.to_json(), indent=2, default=str))
     if as_json:
-        _echo_json(report)
+        _echo_json(report.to_json())
     else:
-        _table([[c["model"], c["dataset"], c["check"], _fmt(c["value"]), c["limit"],
-                 "PASS" if c["passed"] else "FAIL", c["detail"]] for c in report["checks"]],
+        _table([[c.model, c.dataset, c.check, _fmt(c.value), c.limit,
+                 "PASS" if c.passed else "FAIL", c.detail] for c in report.checks],
                ["MODEL", "DATASET", "CHECK", "VALUE", "LIMIT", "RESULT", "DETAIL"])
-        typer.echo(f"{'PASSED' if report['passed'] else 'FAILED'}: report {report['report_id']} written to {target}")
-    if not report["passed"]:
+        typer.echo(f"{'PASSED' if report.passed else 'FAILED'}: report {report.report_id} written to {target}")
+    if not report.passed:
         raise typer.Exit(1)
 
 
@@ -380,13 +378,11 @@ def promote(
 
     _check_models([model_id])
     moved = transition(model_id, to, reason, actor)
-    out = [{"model": t.model_id, "from": t.from_state, "to": t.to_state, "reason": t.reason, "actor": t.actor,
-            "at": t.at.isoformat(timespec="seconds")} for t in moved]
     if as_json:
-        _echo_json(out)
+        _echo_json([t.to_json() for t in moved])
         return
-    for t in out:
-        typer.echo(f"{t['model']}: {t['from']} → {t['to']} ({t['reason']})")
+    for t in moved:
+        typer.echo(f"{t.model_id}: {t.from_state} → {t.to_state} ({t.reason})")
 
 
 @app.command()

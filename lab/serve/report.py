@@ -8,7 +8,7 @@ from collections import defaultdict
 import plotly.graph_objects as go
 
 from lab.charts import accuracy_speed_figure
-from lab.store import get_run
+from lab.store import ResultRecord, RunDetail, get_run
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#1f2933}
@@ -38,21 +38,21 @@ def _td(x: object, num: bool = False, cls: str = "") -> str:
     return f'<td class="{klass}">{_e(x)}</td>' if klass else f"<td>{_e(x)}</td>"
 
 
-def _model_rows(run: dict) -> list[dict]:
+def _model_rows(run: RunDetail) -> list[dict]:
     """One row per model: the eval summary when there is one, else the per-model results."""
-    summary = run.get("summary") or {}
+    summary = run.summary or {}
     if summary.get("models"):
         return summary["models"]
-    by_model: dict[str, list[dict]] = defaultdict(list)
-    for r in run["results"]:
-        by_model[r["model_id"]].append(r)
+    by_model: dict[str, list[ResultRecord]] = defaultdict(list)
+    for r in run.results:
+        by_model[r.model_id].append(r)
     out = []
     for model, rs in by_model.items():
-        ok = [r for r in rs if not r["error"]]
-        wers = [r["wer"] for r in ok if r["wer"] is not None]
-        lats = [r["latency_s"] for r in ok if r["latency_s"]]
+        ok = [r for r in rs if not r.error]
+        wers = [r.wer for r in ok if r.wer is not None]
+        lats = [r.latency_s for r in ok if r.latency_s]
         out.append({"model": model, "wer": sum(wers) / len(wers) if wers else None, "wer_ci": None,
-                    "cer": None, "rtfx": ok[0]["rtfx"] if len(ok) == 1 else None,
+                    "cer": None, "rtfx": ok[0].rtfx if len(ok) == 1 else None,
                     "latency_p50_s": sorted(lats)[len(lats) // 2] if lats else None, "latency_p95_s": None,
                     "clips": len(rs), "errors": len(rs) - len(ok)})
     return out
@@ -75,18 +75,18 @@ def _charts(models: list[dict]) -> list[go.Figure]:
 def run_report_html(run_id: int) -> str:
     run = get_run(run_id)
     models = _model_rows(run)
-    machine = run.get("machine") or {}
+    machine = run.machine or {}
     libs = ", ".join(f"{k} {v}" for k, v in (machine.get("libraries") or {}).items() if v)
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Model Lab · run {run_id}</title>"
              f"<style>{CSS}</style></head><body>",
-             f"<h1>Model Lab · {_e(run['kind'])} run {run_id}</h1>",
-             f"<p class='muted'>{_e(run['created_at'])} UTC · status {_e(run['status'])} · "
-             f"{_e(run.get('clip') or (run.get('settings') or {}).get('dataset') or '')}</p>",
+             f"<h1>Model Lab · {_e(run.kind)} run {run_id}</h1>",
+             f"<p class='muted'>{_e(run.created_at)} UTC · status {_e(run.status)} · "
+             f"{_e(run.clip or (run.settings or {}).get('dataset') or '')}</p>",
              f"<p class='muted'>{_e(machine.get('cpu'))} · {_e(machine.get('cores_physical'))} cores · threads "
              f"{_e(machine.get('threads'))} · GPU {_e((machine.get('gpu') or {}).get('name', 'none'))} · "
              f"Python {_e(machine.get('python'))}<br>{_e(libs)}</p>"]
-    if run.get("reference"):
-        parts.append(f"<p><b>Reference:</b> {_e(run['reference'])}</p>")
+    if run.reference:
+        parts.append(f"<p><b>Reference:</b> {_e(run.reference)}</p>")
     parts.append("<h2>Models</h2>")
     parts.append(_table(["model", "WER", "95% CI", "CER", "RTFx", "p50 s", "p95 s", "clips", "errors"], [[
         _td(m["model"]), _td(_num(m["wer"]), True),
@@ -94,16 +94,16 @@ def run_report_html(run_id: int) -> str:
         _td(_num(m.get("cer")), True), _td(_num(m.get("rtfx"), ".1f"), True), _td(_num(m.get("latency_p50_s")), True),
         _td(_num(m.get("latency_p95_s")), True), _td(m.get("clips"), True),
         _td(m.get("errors"), True, "err" if m.get("errors") else "")] for m in models]))
-    for p in (run.get("summary") or {}).get("paired", []):
+    for p in (run.summary or {}).get("paired", []):
         parts.append(f"<p>{_e(p['a'])} − {_e(p['b'])}: {p['diff'] * 100:+.1f} WER points, 95% CI "
                      f"[{p['ci'][0] * 100:+.1f}, {p['ci'][1] * 100:+.1f}] → <b>{_e(p['verdict'])}</b></p>")
     for i, fig in enumerate(_charts(models)):
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))  # plotly.js inlined once
     parts.append("<h2>Transcripts</h2>")
-    names = run.get("clip_names") or {}
+    names = run.clip_names
     parts.append(_table(["model", "clip", "text", "WER", "latency s", "error / flags"], [[
-        _td(r["model_id"]), _td(names.get(r.get("clip_id")) or run.get("clip") or ""), _td(r["text"]),
-        _td(_num(r["wer"]), True), _td(_num(r["latency_s"]), True),
-        _td(r["error"] or ", ".join(r["flags"] or []), cls="err" if r["error"] else "")] for r in run["results"]]))
+        _td(r.model_id), _td(names.get(r.clip_id) or run.clip or ""), _td(r.text),
+        _td(_num(r.wer), True), _td(_num(r.latency_s), True),
+        _td(r.error or ", ".join(r.flags or []), cls="err" if r.error else "")] for r in run.results]))
     parts.append("</body></html>")
     return "\n".join(parts)
