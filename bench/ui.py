@@ -106,7 +106,7 @@ def compare_rerun(reruns: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
     import lab.audio
-    from dashboard import views
+    from dashboard import state as ui_state
 
     decodes = {"n": 0}
     real = lab.audio.load_audio
@@ -126,7 +126,7 @@ def compare_rerun(reruns: int) -> dict:
     at.button(key="run").click().run(timeout=300)
     run_s = time.perf_counter() - start
     assert not at.exception and not at.error, (at.exception, at.error)
-    cache = views.model_cache()
+    cache = ui_state.model_cache()
     loads, n_decodes = cache.loads, decodes["n"]
     _median_run(at, 3)  # settle
     median, times = _median_run(at, reruns)

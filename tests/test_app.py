@@ -12,7 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import lab.audio
-from dashboard import views
+from dashboard import cards as ui_cards
+from dashboard import format as fmt
+from dashboard import state as ui_state
+from dashboard.views import compare as compare_view
+from dashboard.views import history as history_view
 from lab import store
 from lab.audio import SAMPLE_RATE, load_audio, to_wav_bytes
 from lab.errors import LabError
@@ -78,23 +82,23 @@ def test_compare_uploads_jfk_runs_tiny_en_and_stores_the_run(lab_db: Path, jfk: 
     assert not at.error, [e.value for e in at.error]
 
     assert "ask not what your country can do for you" in html_text(at)
-    last: views.CompareOutcome = at.session_state["last"]
+    last: compare_view.CompareOutcome = at.session_state["last"]
     stored = store.get_run(last.run_id)
     assert stored.status == "done" and stored.clip == "jfk.flac" and stored.reference == JFK_REF
     (result,) = stored.results
     assert result.model_id == TINY and "ask not what your country" in result.text
     assert result.wer is not None and result.wer < 0.1
     shown = dict(metrics(at))
-    assert shown["WER"] == views.fmt_pct(result.wer) and shown["CER"] == views.fmt_pct(result.cer)
-    assert shown["Latency"] == views.fmt_seconds(result.latency_s)
+    assert shown["WER"] == fmt.fmt_pct(result.wer) and shown["CER"] == fmt.fmt_pct(result.cer)
+    assert shown["Latency"] == fmt.fmt_seconds(result.latency_s)
     assert store.list_runs(limit=1)[0].run_id == last.run_id
     assert any(f"Open run #{last.run_id} in History" in p.proto.label for p in at.get("page_link"))
 
     # a rerun redraws from session state: no model reload, no re-decode
-    loads, n_decodes = views.model_cache().loads, len(decodes)
+    loads, n_decodes = ui_state.model_cache().loads, len(decodes)
     at.run()
     clean(at)
-    assert views.model_cache().loads == loads and len(decodes) == n_decodes == 1
+    assert ui_state.model_cache().loads == loads and len(decodes) == n_decodes == 1
     assert dict(metrics(at))["WER"] == shown["WER"]
 
 
@@ -115,7 +119,7 @@ def test_recording_decodes_at_16k_and_unavailable_models_cannot_be_picked(lab_db
     at.audio_input[0].set_value(("rec.wav", to_wav_bytes(tone), "audio/wav")).run()
     clean(at)
     assert not at.error and any("recording.wav · 1.0 s" in c.value for c in at.caption)
-    missing = [a for a in views.availability() if not a.available]
+    missing = [a for a in ui_state.availability() if not a.available]
     for a in missing:
         box = at.checkbox(key=f"pick:{a.model}")
         assert box.disabled and a.hint in box.help
@@ -123,7 +127,7 @@ def test_recording_decodes_at_16k_and_unavailable_models_cannot_be_picked(lab_db
 
 def test_a_crashing_engine_errors_in_its_card_and_the_others_carry_on(lab_db: Path, tmp_path: Path) -> None:
     (tmp_path / "weights").mkdir()
-    views.availability.clear()
+    ui_state.availability.clear()
     with fake_engine.installed(tmp_path / "weights") as ids:
         try:
             at = app()
@@ -138,11 +142,11 @@ def test_a_crashing_engine_errors_in_its_card_and_the_others_carry_on(lab_db: Pa
             assert fake_engine.TEXT in html_text(at)
             stored = store.get_run(at.session_state["last"].run_id)
             ok = next(r for r in stored.results if r.model_id == "fake:ok")
-            assert ("WER", views.fmt_pct(ok.wer)) in metrics(at) and stored.status == "partial"
+            assert ("WER", fmt.fmt_pct(ok.wer)) in metrics(at) and stored.status == "partial"
         finally:
-            views.availability.clear()
+            ui_state.availability.clear()
             for model in ids:  # the process cache must not keep models the catalog no longer has
-                views.model_cache().evict(model)
+                ui_state.model_cache().evict(model)
 
 
 # --- Registry --------------------------------------------------------------------------------------
@@ -230,7 +234,7 @@ def test_history_paginates_filters_opens_and_deletes(lab_db: Path, jfk: Path) ->
     clean(at)
     assert f"Run #{victim}" in [s.value for s in at.subheader]
     assert at.get("audio"), "the stored clip replays"
-    assert JFK_REF in html_text(at) and ("WER", views.fmt_pct(0.05)) in metrics(at)
+    assert JFK_REF in html_text(at) and ("WER", fmt.fmt_pct(0.05)) in metrics(at)
     at.button(key="delete").click().run()
     assert "cannot be undone" in at.warning[0].value
     assert store.count_runs() == 23  # nothing deleted before confirming
@@ -244,18 +248,18 @@ def test_history_paginates_filters_opens_and_deletes(lab_db: Path, jfk: Path) ->
 
 def test_history_charts_and_export_cover_the_filtered_runs(lab_db: Path, jfk: Path) -> None:
     ids = _seed(jfk, 9)
-    f = views.run_filter(kind="eval")
-    stats = views.latency_stats(f)
+    f = history_view.run_filter(kind="eval")
+    stats = history_view.latency_stats(f)
     assert list(stats["model"]) == [TINY] and stats["n"].iloc[0] == 3
-    wer = views.wer_over_time(views.run_filter())
+    wer = history_view.wer_over_time(history_view.run_filter())
     assert list(wer["model"]) == [TINY] and wer["n"].sum() == 9
     assert abs(wer["wer"].iloc[0] - np.mean([0.01 * i for i in range(9)])) < 1e-9
-    csv_text = views.export_csv(f).decode()
+    csv_text = history_view.export_csv(f).decode()
     assert csv_text.splitlines()[0].startswith("run_id,created_at,kind") and len(csv_text.splitlines()) == 4
-    runs = json.loads(views.export_json(f))
+    runs = json.loads(history_view.export_json(f))
     assert [r["run_id"] for r in runs] == [ids[6], ids[3], ids[0]]
     assert runs[0]["results"][0]["model_id"] == TINY and runs[0]["clip"] == "jfk.flac"
-    assert views.export_rows(views.run_filter(model="pocketsphinx:en-us")) == []
+    assert history_view.export_rows(history_view.run_filter(model="pocketsphinx:en-us")) == []
 
 
 # --- System ----------------------------------------------------------------------------------------
@@ -276,60 +280,60 @@ def test_system_page_shows_machine_engines_cache_and_database(lab_db: Path) -> N
 
 
 def test_text_from_transcripts_is_escaped() -> None:
-    assert "<b>" not in views.transcript_html("<b>bold</b> & co") and "&lt;b&gt;" in views.transcript_html("<b>")
-    out = views.diff_html("hello world", 'hello <img src=x onerror="alert(1)"> world')
+    assert "<b>" not in ui_cards.transcript_html("<b>bold</b> & co") and "&lt;b&gt;" in ui_cards.transcript_html("<b>")
+    out = ui_cards.diff_html("hello world", 'hello <img src=x onerror="alert(1)"> world')
     assert "<img" not in out and "hello" in out
-    ops = views.diff_html("ask not what your country", "ask what your county can do")
+    ops = ui_cards.diff_html("ask not what your country", "ask what your county can do")
     assert 'title="missed">not<' in ops and 'title="reference: country"' in ops and 'title="inserted">' in ops
-    assert views.md_escape("$LAB_X *y* [z](u)") == r"\$LAB\_X \*y\* \[z\]\(u\)"
+    assert fmt.md_escape("$LAB_X *y* [z](u)") == r"\$LAB\_X \*y\* \[z\]\(u\)"
 
 
 def test_envelope_and_waveform_figure() -> None:
     x = np.sin(np.linspace(0, 100, SAMPLE_RATE * 3)).astype(np.float32)
-    env = views.envelope(x, SAMPLE_RATE, points=300)
+    env = ui_cards.envelope(x, SAMPLE_RATE, points=300)
     assert len(env.t) == 300 and env.duration_s == 3.0 and np.all(env.lo <= env.hi) and env.hi.max() <= 1
     rows = [ResultRecord(model_id=TINY, segments=[{"start": 0.0, "end": 1.5, "text": "a"},
                                                   {"start": 1.5, "end": 3.0, "text": "b"}])]
-    fig = views.waveform_figure(env, rows)
+    fig = ui_cards.waveform_figure(env, rows)
     assert len(fig.data) == 2 and len(fig.layout.shapes) == 4
-    assert views.envelope(np.zeros(0, np.float32), SAMPLE_RATE).duration_s == 0
+    assert ui_cards.envelope(np.zeros(0, np.float32), SAMPLE_RATE).duration_s == 0
 
 
 def test_filters_cards_and_samples() -> None:
-    f = views.run_filter(model="", kind=None, dates=(date(2025, 1, 2),), clip="  ")
+    f = history_view.run_filter(model="", kind=None, dates=(date(2025, 1, 2),), clip="  ")
     assert f.model is None and f.clip is None
     assert f.since == datetime(2025, 1, 2, tzinfo=UTC) and f.until.date() == date(2025, 1, 2)
-    assert views.page_count(0, 25) == 1 and views.page_count(10_000, 25) == 400
-    card = views.card_view(ResultRecord(model_id=TINY, text="x", latency_s=0.5, cached=True, load_s=0.2,
+    assert history_view.page_count(0, 25) == 1 and history_view.page_count(10_000, 25) == 400
+    card = ui_cards.card_view(ResultRecord(model_id=TINY, text="x", latency_s=0.5, cached=True, load_s=0.2,
                                         wer=None, flags=["truncated"]), None)
     assert card.diff_html is None and card.flags == ("truncated",)
     assert {m.label: m.value for m in card.metrics} | {} == {
         "Latency": "0.50 s", "RTFx": "—", "WER": "—", "CER": "—", "Load": "cached", "Warm-up": "—"}
-    failed = views.card_view(ResultRecord(model_id=TINY, error="boom"), "ref")
+    failed = ui_cards.card_view(ResultRecord(model_id=TINY, error="boom"), "ref")
     assert failed.error == "boom" and failed.diff_html is None
-    samples = views.samples()
+    samples = ui_state.samples()
     if samples:
         s = samples[0]
-        assert views.match_sample(s.name, s.size_bytes, samples) == s
-        assert views.match_sample(s.name, s.size_bytes + 1, samples) is None
+        assert ui_state.match_sample(s.name, s.size_bytes, samples) == s
+        assert ui_state.match_sample(s.name, s.size_bytes + 1, samples) is None
 
 
 def test_summary_and_evaluation_tables() -> None:
     rows = [ResultRecord(model_id=TINY, latency_s=0.5, rtfx=22.0, wer=0.1, cer=0.05, load_s=0.3),
             ResultRecord(model_id="pocketsphinx:en-us", error="pocketsphinx:en-us: RuntimeError: boom")]
-    frame = views.summary_frame(rows)
+    frame = compare_view.summary_frame(rows)
     assert list(frame["WER (%)"])[0] == pytest.approx(10.0) and list(frame["Error"]) == ["", rows[1].error]
-    fig = views.summary_figure(frame)
+    fig = compare_view.summary_figure(frame)
     assert [list(t.x) for t in fig.data] == [[TINY], [TINY]]  # the failed model is left out of the bars
     summary = {"models": [{"model": TINY, "wer": 0.2, "wer_ci": [0.1, 0.3], "cer": 0.1, "substitutions": 1,
                            "deletions": 2, "insertions": 0, "rtfx": 10.0, "latency_p50_s": 0.5,
                            "latency_p95_s": 0.7, "clips": 3, "errors": 0}],
                "paired": [{"a": TINY, "b": "x", "diff": -0.1, "ci": [-0.2, -0.05], "verdict": "A is better"}]}
-    corpus, verdicts = views.eval_summary(summary)
+    corpus, verdicts = history_view.eval_summary(summary)
     assert corpus.iloc[0]["95% CI"] == "10.0% – 30.0%" and corpus.iloc[0]["S/D/I"] == "1/2/0"
     assert verdicts == [f"{TINY} vs x: -10.0 WER points, 95% CI [-20.0, -5.0] → A is better"]
-    assert views.eval_summary(None)[0].empty
+    assert history_view.eval_summary(None)[0].empty
     run = RunDetail(run_id=1, kind="eval", created_at="2026-01-02T03:04:05", status="done", clip=None,
                     duration_s=None, models=[TINY], best_wer=0.0, errors=0, clip_names={7: "a.wav"},
                     results=[ResultRecord(model_id=TINY, clip_id=7, wer=0.0)])
-    assert views.results_frame(run).iloc[0]["Clip"] == "a.wav"
+    assert history_view.results_frame(run).iloc[0]["Clip"] == "a.wav"

@@ -10,10 +10,18 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import views
+from dashboard import format as fmt
+from dashboard import state as ui_state
+from dashboard.views import benchmarks as benchmarks_view
+from dashboard.views import chat as chat_view
+from dashboard.views import history as history_view
+from dashboard.views import listen as listen_view
+from dashboard.views import registry as registry_view
 from db.models import RegressionReport, Vote
 from lab import store
 from lab.audio import SAMPLE_RATE, to_wav_bytes
+from lab.catalog import get_spec
+from lab.charts import accuracy_speed_figure
 from lab.eval import arena, regress
 from lab.settings import reload_settings
 from lab.store import session
@@ -87,23 +95,23 @@ def test_benchmarks_evaluates_shows_the_stored_figures_and_reopens_them(lab_db: 
     assert run.kind == "eval" and run.status == "done"
     (m,) = run.summary["models"]
     shown = table(at, "Corpus WER").iloc[0]
-    assert shown["Model"] == TINY and shown["Corpus WER"] == views.fmt_pct(m["wer"])
-    assert shown["95% CI"] == f"{views.fmt_pct(m['wer_ci'][0])} – {views.fmt_pct(m['wer_ci'][1])}"
-    assert shown["RTFx"] == views.fmt_rtfx(m["rtfx"]) and shown["CER"] == views.fmt_pct(m["cer"])
+    assert shown["Model"] == TINY and shown["Corpus WER"] == fmt.fmt_pct(m["wer"])
+    assert shown["95% CI"] == f"{fmt.fmt_pct(m['wer_ci'][0])} – {fmt.fmt_pct(m['wer_ci'][1])}"
+    assert shown["RTFx"] == fmt.fmt_rtfx(m["rtfx"]) and shown["CER"] == fmt.fmt_pct(m["cer"])
     assert m["wer"] < 0.1
     assert at.get("plotly_chart"), "the accuracy-vs-speed chart"
     report = downloads(at)["HTML report"]
     assert report.deferred_file_id and report.id.endswith("b_eval_report")  # generated on click
-    html = views.report_html_bytes(run_id).decode()
+    html = benchmarks_view.report_html_bytes(run_id).decode()
     assert html.startswith("<!doctype html>") and TINY in html and f"run {run_id}" in html
 
     # a new session reopens it from the store: the same figures, nothing re-run
-    loads = views.model_cache().loads
+    loads = ui_state.model_cache().loads
     again = app("benchmarks")
     again.selectbox(key="b_eval_open").set_value(run_id).run()
     clean(again)
-    assert table(again, "Corpus WER").iloc[0]["Corpus WER"] == views.fmt_pct(m["wer"])
-    assert views.model_cache().loads == loads and store.count_runs() == 1
+    assert table(again, "Corpus WER").iloc[0]["Corpus WER"] == fmt.fmt_pct(m["wer"])
+    assert ui_state.model_cache().loads == loads and store.count_runs() == 1
 
 
 @pytest.mark.slow
@@ -121,8 +129,8 @@ def test_benchmarks_stability_and_robustness_on_one_clip(lab_db: Path, tmp_path:
     summary = run.summary
     assert run.kind == "stability" and len(summary["latencies_s"]) == 3 and len(summary["rss_mb"]) == 4
     shown = {m.label: m.value for m in at.metric}
-    assert shown["p50"] == views.fmt_seconds(summary["p50_s"], 3)
-    assert shown["First run"] == views.fmt_seconds(summary["first_run_s"], 3) and shown["Transcripts"] == "identical"
+    assert shown["p50"] == fmt.fmt_seconds(summary["p50_s"], 3)
+    assert shown["First run"] == fmt.fmt_seconds(summary["first_run_s"], 3) and shown["Transcripts"] == "identical"
     assert "HTML report" in downloads(at)
 
     at.multiselect(key="b_perturb").set_value(["white_snr10"]).run()
@@ -144,7 +152,7 @@ def test_failed_regression_report_raises_alerts_on_benchmarks_and_registry(lab_d
         at = app(page)
         clean(at)
         assert "latest regression report failed" in at.warning[0].value
-        assert views.md_escape(line) in at.warning[0].value
+        assert fmt.md_escape(line) in at.warning[0].value
     at = app("benchmarks")
     checks = table(at, "Check")
     assert list(checks[["Model", "Check", "Passed"]].iloc[0]) == [TINY, "max_wer", False]
@@ -163,9 +171,9 @@ def test_failed_regression_report_raises_alerts_on_benchmarks_and_registry(lab_d
 def test_listen_synthesizes_with_hibari_stores_the_run_and_scores_the_round_trip(lab_db: Path) -> None:
     at = app("listen")
     clean(at)
-    lfm = next(a for a in views.availability() if a.model == LFM)
+    lfm = next(a for a in ui_state.availability() if a.model == LFM)
     if not lfm.available:  # an unavailable voice says what to install or set, and cannot be ticked
-        assert at.checkbox(key=f"l_pick:{LFM}").disabled and views.md_escape(lfm.hint) in captions(at)
+        assert at.checkbox(key=f"l_pick:{LFM}").disabled and fmt.md_escape(lfm.hint) in captions(at)
     at.selectbox(key="l_prompt").set_value(PROMPT).run()
     assert at.text_area(key="l_text").value == PROMPT
     at.checkbox(key="l_pick:hibari:en").check().run()
@@ -173,22 +181,22 @@ def test_listen_synthesizes_with_hibari_stores_the_run_and_scores_the_round_trip
     at.button(key="l_go").click().run(timeout=300)
     clean(at)
 
-    last: views.ListenOutcome = at.session_state["l_last"]
+    last: listen_view.ListenOutcome = at.session_state["l_last"]
     run = store.get_run(last.run_id)
     assert run.kind == "tts" and run.status == "done" and run.reference == PROMPT
     (result,) = run.results
     assert result.model_id == "hibari:en" and result.extra["voice"] == "heart"
     assert result.wer is not None and result.wer <= 0.2
-    assert f"WER vs the input text: **{views.fmt_pct(result.wer)}**" in captions(at)
+    assert f"WER vs the input text: **{fmt.fmt_pct(result.wer)}**" in captions(at)
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Duration"] == views.fmt_seconds(result.extra["duration_s"])
-    assert shown["RTF"] == views.fmt_rtf(result.extra["rtf"])
+    assert shown["Duration"] == fmt.fmt_seconds(result.extra["duration_s"])
+    assert shown["RTF"] == fmt.fmt_rtf(result.extra["rtf"])
     assert at.get("audio"), "a player for the synthesized speech"
     assert any(f"Open run #{last.run_id} in History" in p.proto.label for p in at.get("page_link"))
 
 
 def test_blind_tts_trial_needs_both_played_stores_the_vote_and_reveals_names(lab_db: Path) -> None:
-    ready = [a.model for a in views.availability() if a.available and "tts" in views.get_spec(a.model).tasks]
+    ready = [a.model for a in ui_state.availability() if a.available and "tts" in get_spec(a.model).tasks]
     if len(ready) < 2:
         pytest.skip(f"two available TTS models needed, have {ready}")
     at = app("listen")
@@ -197,7 +205,7 @@ def test_blind_tts_trial_needs_both_played_stores_the_vote_and_reveals_names(lab
     at.button(key="ab_tts_new").click().run(timeout=300)
     clean(at)
     trial = at.session_state["ab_tts"].trial
-    votes = [f"ab_tts_vote_{c}" for c in views.VOTE_LABELS]
+    votes = [f"ab_tts_vote_{c}" for c in listen_view.VOTE_LABELS]
     assert all(at.button(key=k).disabled for k in votes)
     assert {"#### A", "#### B"} <= {m.value for m in at.markdown}  # anonymised
     assert not any(trial.model_a in m.value for m in at.markdown)
@@ -232,7 +240,7 @@ def test_blind_asr_trial_shows_transcripts_without_playback(lab_db: Path) -> Non
     at.multiselect(key="ab_asr_pool").set_value([TINY, "pocketsphinx:en-us"]).run()
     at.button(key="ab_asr_new").click().run(timeout=300)
     clean(at)
-    state: views.TrialState = at.session_state["ab_asr"]
+    state: listen_view.TrialState = at.session_state["ab_asr"]
     assert not at.button(key="ab_asr_vote_tie").disabled  # the judge reads: no playback needed
     at.button(key="ab_asr_vote_tie").click().run()
     (vote,) = arena.votes("asr")
@@ -246,9 +254,9 @@ def test_blind_asr_trial_shows_transcripts_without_playback(lab_db: Path) -> Non
 def test_chat_without_weights_says_what_to_install(lab_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LAB_WEIGHTS_DIR", raising=False)
     reload_settings()
-    views.availability.clear()
+    ui_state.availability.clear()
     try:
-        if next(a for a in views.availability() if a.model == LFM).available:
+        if next(a for a in ui_state.availability() if a.model == LFM).available:
             pytest.skip("LFM2.5-Audio weights are installed here")
         at = app("chat")
         clean(at)
@@ -257,7 +265,7 @@ def test_chat_without_weights_says_what_to_install(lab_db: Path, monkeypatch: py
         assert "$LAB_WEIGHTS_DIR/lfm2.5-audio/1.5b" in steps and "HF_HUB_OFFLINE" in steps
         assert not at.chat_input and not at.audio_input  # nothing broken to click
     finally:
-        views.availability.clear()
+        ui_state.availability.clear()
 
 
 @pytest.mark.slow
@@ -269,8 +277,8 @@ def test_chat_with_the_tiny_checkpoint_replies_and_saves(lab_db: Path, tmp_path:
     build_tiny_checkpoint(tmp_path / "w" / "lfm2.5-audio" / "1.5b")
     monkeypatch.setenv("LAB_WEIGHTS_DIR", str(tmp_path / "w"))
     reload_settings()
-    views.availability.clear()
-    views.model_cache().evict(LFM)
+    ui_state.availability.clear()
+    ui_state.model_cache().evict(LFM)
     try:
         at = app("chat")
         clean(at)
@@ -298,8 +306,8 @@ def test_chat_with_the_tiny_checkpoint_replies_and_saves(lab_db: Path, tmp_path:
         at.button(key="c_new").click().run()
         assert not at.session_state["c_conv"].exchanges
     finally:
-        views.model_cache().evict(LFM)
-        views.availability.clear()
+        ui_state.model_cache().evict(LFM)
+        ui_state.availability.clear()
 
 
 # --- dashboard.views, directly ---------------------------------------------------------------------------------
@@ -313,22 +321,22 @@ SUMMARY = {"models": [
 
 
 def test_benchmark_shaping() -> None:
-    corpus, _ = views.eval_summary(SUMMARY)
+    corpus, _ = history_view.eval_summary(SUMMARY)
     assert list(corpus["Flags"]) == ["truncated ×2", "", ""]
-    fig = views.accuracy_speed_figure(SUMMARY)
+    fig = accuracy_speed_figure(SUMMARY)
     assert [t.name for t in fig.data] == [TINY, "pocketsphinx:en-us"]  # no point without WER and speed
     assert fig.data[0].x == (20.0,) and fig.data[0].y == (pytest.approx(10.0),)
     assert fig.data[0].error_y.array == (pytest.approx(10.0),) and fig.data[0].error_y.arrayminus == (
         pytest.approx(5.0),)
-    assert views.accuracy_speed_figure({"models": SUMMARY["models"][2:]}) is None
+    assert accuracy_speed_figure({"models": SUMMARY["models"][2:]}) is None
 
     curves = {TINY: {"telephone_8k": 0.2, "clean": 0.0, "white_snr10": None, "custom": 0.5}}
-    frame = views.robustness_frame(curves)
+    frame = benchmarks_view.robustness_frame(curves)
     assert list(frame["Perturbation"]) == ["clean", "white_snr10", "telephone_8k", "custom"]
     assert list(frame[TINY].fillna(-1)) == [0.0, -1, pytest.approx(20.0), 50.0]
-    assert list(views.robustness_figure(curves).data[0].x) == list(frame["Perturbation"])
+    assert list(benchmarks_view.robustness_figure(curves).data[0].x) == list(frame["Perturbation"])
 
-    (v,) = views.regression_views([store.RegressionReport(
+    (v,) = benchmarks_view.regression_views([store.RegressionReport(
         report_id=3, created_at=datetime(2026, 1, 2, 3, 4, 5), passed=False, models=[TINY], runs=[7], datasets=[],
         thresholds={}, checks=[
             store.RegressionCheck(model=TINY, dataset="m.csv", check="max_wer", value=0.05, limit=0.01, passed=False),
@@ -336,14 +344,14 @@ def test_benchmark_shaping() -> None:
                             passed=False, detail="no baseline")])])
     assert v.title.startswith("#3 · 2026-01-02 03:04:05 UTC · FAILED (2 of 2 checks)") and v.runs == (7,)
     assert list(v.checks["Value"]) == ["5.0%", "n/a"] and list(v.checks["Limit"]) == ["1.0%", "1.50×"]
-    assert "\\_" in views.alerts_markdown(["a_b on m.csv: max_wer = 0.050 exceeds 0.01"])
+    assert "\\_" in registry_view.alerts_markdown(["a_b on m.csv: max_wer = 0.050 exceeds 0.01"])
 
     stab = {"model": TINY, "p50_s": 0.5, "p95_s": 0.7, "p99_s": 0.8, "std_s": 0.1, "first_run_s": 1.2,
             "warm_mean_s": 0.55, "rss_start_mb": 100.0, "rss_end_mb": 125.0, "memory_growth": True,
             "identical": False, "errors": 1, "latencies_s": [0.4, 0.5, 0.7], "rss_mb": [100.0, 110.0, 120.0, 125.0]}
-    shown = {m.label: m.value for m in views.stability_metrics(stab)}
+    shown = {m.label: m.value for m in benchmarks_view.stability_metrics(stab)}
     assert shown["Memory growth"] == "+25.0 MiB ⚠" and shown["Transcripts"] == "differ"
-    hist, mem = views.stability_figures(stab)
+    hist, mem = benchmarks_view.stability_figures(stab)
     assert list(hist.data[0].x) == stab["latencies_s"] and list(mem.data[0].y) == stab["rss_mb"]
     assert len(hist.layout.shapes) == 3  # p50, p95 and the first run
 
@@ -355,19 +363,19 @@ def test_dataset_choices(tmp_path: Path) -> None:
     (shared / "manifest.csv").write_text("file,reference\n")
     (data / "a.csv").write_text("file,reference\n")
     (data / "set" / "manifest.csv").write_text("file,reference\n")
-    choices = views.dataset_choices(shared, data)
+    choices = benchmarks_view.dataset_choices(shared, data)
     assert [c.path for c in choices] == [shared / "manifest.csv", data / "a.csv", data / "set" / "manifest.csv"]
-    assert views.dataset_choices(tmp_path / "none", tmp_path / "none") == []
+    assert benchmarks_view.dataset_choices(tmp_path / "none", tmp_path / "none") == []
 
 
 def test_listening_and_chat_shaping() -> None:
     ratings = [arena.Rating("x", 1100.0, (1050.0, 1150.0), 6, 4.0, True, 1),
                arena.Rating("y", 900.0, (850.0, 950.0), 2, 0.5, False)]
-    ranked, unranked = views.leaderboard_frames(ratings)
+    ranked, unranked = listen_view.leaderboard_frames(ratings)
     assert list(ranked.iloc[0]) == [1, "x", 1100, "1050 – 1150", 6, 4.0]
     assert list(unranked["Model"]) == ["y"] and unranked.iloc[0]["Provisional rating"] == 900
-    assert views.leaderboard_frames([])[0].empty
-    steps = "\n".join(views.setup_steps(LFM))
+    assert listen_view.leaderboard_frames([])[0].empty
+    steps = "\n".join(chat_view.setup_steps(LFM))
     assert "$LAB_WEIGHTS_DIR/lfm2.5-audio/1.5b" in steps and "LiquidAI/LFM2.5-Audio-1.5B" in steps
-    assert "pip install hibari-tts" in "\n".join(views.setup_steps("hibari:en"))
-    assert views.reply_wav(None) is None
+    assert "pip install hibari-tts" in "\n".join(chat_view.setup_steps("hibari:en"))
+    assert chat_view.reply_wav(None) is None

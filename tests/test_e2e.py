@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.views import slug
+from dashboard.format import slug
 from tests.conftest import JFK_REF
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -8,8 +8,14 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import views
+from dashboard import format as fmt
+from dashboard import picker
+from dashboard import state as ui_state
+from dashboard.views import benchmarks as benchmarks_view
+from dashboard.views import history as history_view
+from dashboard.views import registry as registry_view
 from lab import store
+from lab.charts import accuracy_speed_figure
 from lab.errors import LabError
 from lab.eval import regress
 from lab.eval.evaluate import Dataset, evaluate, load_dataset
@@ -24,12 +30,12 @@ PREVIOUS = 50  # previous runs offered for reopening
 def _progress(bar: DeltaGenerator) -> Callable[[int, int, str], None]:
     """The core's progress callback (done, total, what) drawn as a progress bar."""
     def update(done: int, total: int, what: str) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{views.md_escape(what)} · {done} of {total}")
+        bar.progress(done / total if total else 1.0, text=f"{fmt.md_escape(what)} · {done} of {total}")
 
     return update
 
 def _dataset() -> Dataset | None:
-    choices = {str(c.path): c.label for c in views.dataset_choices()}
+    choices = {str(c.path): c.label for c in benchmarks_view.dataset_choices()}
     options = [*choices, OTHER]
     picked = st.selectbox("Dataset (a manifest CSV: file,reference[,language,…])", options, key="b_dataset",
                           format_func=lambda p: choices.get(p, "Another manifest (type its path)…"))
@@ -45,23 +51,23 @@ def _dataset() -> Dataset | None:
     except LabError as e:
         st.error(str(e), icon=":material/dataset:")
         return None
-    st.caption(views.md_escape(views.dataset_caption(ds)))
+    st.caption(fmt.md_escape(benchmarks_view.dataset_caption(ds)))
     return ds
 
-def _asr_options() -> list[views.ModelOption]:
-    return views.model_options(store.model_states(), views.availability(), task="asr")
+def _asr_options() -> list[picker.ModelOption]:
+    return picker.model_options(store.model_states(), ui_state.availability(), task="asr")
 
-def _models(options: list[views.ModelOption]) -> list[str]:
+def _models(options: list[picker.ModelOption]) -> list[str]:
     ready = [o.id for o in options if o.available]
     picked = st.multiselect("Models", ready, key="b_models", placeholder="Choose one or more ASR models")
     missing = [o for o in options if not o.available]
     if missing:
         st.caption("Not available here: " + " · ".join(
-            f"`{o.id}` ({views.md_escape(views.short_hint(o.id, o.hint))})" for o in missing))
+            f"`{o.id}` ({fmt.md_escape(picker.short_hint(o.id, o.hint))})" for o in missing))
     return picked
 
 def _report_download(run_id: int, key: str) -> None:
-    st.download_button("HTML report", data=lambda: views.report_html_bytes(run_id),
+    st.download_button("HTML report", data=lambda: benchmarks_view.report_html_bytes(run_id),
                        file_name=f"model-lab-run-{run_id}.html", mime="text/html", on_click="ignore",
                        icon=":material/download:", key=key,
                        help="One self-contained file (tables, charts, transcripts, machine); opens without a server")
@@ -72,8 +78,8 @@ def _history_link(run_id: int) -> None:
 
 def _reopen(label: str, kind: str, key: str) -> int | None:
     """A picker over the stored runs of `kind`; its value is the run shown below it."""
-    runs = store.list_runs(PREVIOUS, 0, views.RunFilter(kind=kind))
-    labels = views.run_labels(runs)
+    runs = store.list_runs(PREVIOUS, 0, store.RunFilter(kind=kind))
+    labels = benchmarks_view.run_labels(runs)
     ids = list(labels)
     current = st.session_state.get(key)
     if current is not None and current not in ids:
@@ -88,8 +94,8 @@ def _reopen(label: str, kind: str, key: str) -> int | None:
 def _run_eval(ds: Dataset, models: list[str]) -> int | None:
     bar = st.progress(0.0, text="Decoding the clips…")
     try:
-        with views.exclusive():
-            report = evaluate(ds, models, cache=views.model_cache(), progress=_progress(bar))
+        with ui_state.exclusive():
+            report = evaluate(ds, models, cache=ui_state.model_cache(), progress=_progress(bar))
     except LabError as e:
         bar.empty()
         st.error(str(e), icon=":material/error:")
@@ -105,37 +111,37 @@ def _show_eval(run_id: int) -> None:
         return
     settings = run.settings or {}
     st.subheader(f"Evaluation #{run_id}")
-    st.caption(f"{views.fmt_when(run.created_at)} UTC · {run.status} · "
-               f"{views.md_escape(str(settings.get('dataset', '?')))} · {settings.get('clips', '?')} clips")
+    st.caption(f"{fmt.fmt_when(run.created_at)} UTC · {run.status} · "
+               f"{fmt.md_escape(str(settings.get('dataset', '?')))} · {settings.get('clips', '?')} clips")
     summary = run.summary
     if not summary:
         st.info("This evaluation has no summary: it was interrupted before every model finished. Its stored "
                 "results are in History.", icon=":material/info:")
         _history_link(run_id)
         return
-    corpus, verdicts = views.eval_summary(summary)
+    corpus, verdicts = history_view.eval_summary(summary)
     st.dataframe(corpus, hide_index=True, key="b_eval_table", column_config={
         "Flags": st.column_config.TextColumn(help="output flags per clip (e.g. truncated, repetition)")})
     if verdicts:
         st.markdown("**Paired comparisons** (same clips; bootstrap 95% CI of the WER difference)")
         for v in verdicts:
-            st.caption(views.md_escape(v))
+            st.caption(fmt.md_escape(v))
     elif len(corpus) > 1:
         st.caption("No paired verdicts: the models share no scored clip.")
-    fig = views.accuracy_speed_figure(summary)
+    fig = accuracy_speed_figure(summary)
     if fig is not None:
         st.plotly_chart(fig, key="b_eval_scatter", config={"displaylogo": False})
     else:
         st.caption("No accuracy-vs-speed chart: no model has both a WER (needs references) and a speed.")
     for note in summary.get("notes") or []:
-        st.caption(f":material/info: {views.md_escape(note)}")
+        st.caption(f":material/info: {fmt.md_escape(note)}")
     a, b = st.columns([1, 3], vertical_alignment="center")
     with a:
         _report_download(run_id, "b_eval_report")
     with b:
         _history_link(run_id)
     with st.expander("Every clip, every model"):
-        st.dataframe(views.results_frame(run), hide_index=True)
+        st.dataframe(history_view.results_frame(run), hide_index=True)
 
 def _evaluation_tab(ds: Dataset | None, models: list[str]) -> None:
     st.caption("Each model runs over every clip before the next starts (one load, fair timing). Corpus WER comes "
@@ -184,21 +190,21 @@ def _robustness_tab(ds: Dataset | None, models: list[str]) -> None:
     if clicked and ready:
         bar = st.progress(0.0, text="Writing the perturbed copies…")
         try:
-            with views.exclusive():
-                report, curves = robustness(ds, models, views.robustness_dir(ds, int(seed), names), int(seed),
-                                            names, cache=views.model_cache(), progress=_progress(bar))
+            with ui_state.exclusive():
+                report, curves = robustness(ds, models, benchmarks_view.robustness_dir(ds, int(seed), names), int(seed),
+                                            names, cache=ui_state.model_cache(), progress=_progress(bar))
         except LabError as e:
             st.error(str(e), icon=":material/error:")
         else:
-            st.session_state["b_robust"] = views.robustness_outcome(report.run_id, str(ds.path), curves)
+            st.session_state["b_robust"] = benchmarks_view.robustness_outcome(report.run_id, str(ds.path), curves)
         finally:
             bar.empty()
-    out: views.RobustnessOutcome | None = st.session_state.get("b_robust")
+    out: benchmarks_view.RobustnessOutcome | None = st.session_state.get("b_robust")
     if out is None:
         st.info("Pick perturbations and press **Run robustness**.", icon=":material/lightbulb:")
         return
     st.subheader(f"Robustness #{out.run_id}" if out.run_id else "Robustness")
-    st.caption(views.md_escape(out.dataset))
+    st.caption(fmt.md_escape(out.dataset))
     st.plotly_chart(out.figure, key="b_robust_chart", config={"displaylogo": False})
     st.dataframe(out.frame, hide_index=True, key="b_robust_table",
                  column_config={m: st.column_config.NumberColumn(format="%.1f%%") for m in out.curves})
@@ -216,8 +222,8 @@ def _run_config() -> None:
     bar = st.progress(0.0, text="Loading the config…")
     try:
         config = regress.load_config(Path(path).expanduser())
-        with views.exclusive():
-            report = regress.regress(config, cache=views.model_cache(), progress=_progress(bar))
+        with ui_state.exclusive():
+            report = regress.regress(config, cache=ui_state.model_cache(), progress=_progress(bar))
     except LabError as e:
         st.error(str(e), icon=":material/error:")
         return
@@ -239,7 +245,7 @@ def _regression_tab() -> None:
         clicked = b.form_submit_button("Run", icon=":material/play_arrow:")
     if clicked:
         _run_config()
-    shown = views.regression_views(regress.reports(20))
+    shown = benchmarks_view.regression_views(regress.reports(20))
     if not shown:
         st.info("No regression reports yet. Run a config above, or `lab regress CONFIG.yaml` on the command line "
                 "(`lab baseline set MODEL MANIFEST` first, for the checks against a baseline).",
@@ -247,7 +253,7 @@ def _regression_tab() -> None:
         return
     for i, v in enumerate(shown):
         icon = ":material/check_circle:" if v.passed else ":material/cancel:"
-        with st.expander(views.md_escape(v.title), expanded=i == 0, icon=icon):
+        with st.expander(fmt.md_escape(v.title), expanded=i == 0, icon=icon):
             st.dataframe(v.checks, hide_index=True, key=f"b_checks_{v.report_id}",
                          column_config={"Passed": st.column_config.CheckboxColumn(width="small")})
             if v.runs:
@@ -255,7 +261,7 @@ def _regression_tab() -> None:
 
 # --- stability -----------------------------------------------------------------------------------------------
 
-def _stability_clip(ds: Dataset | None) -> views.Decoded | None:
+def _stability_clip(ds: Dataset | None) -> ui_state.Decoded | None:
     source = st.radio("Clip", SOURCES, horizontal=True, key="b_stab_source", label_visibility="collapsed")
     if source == SOURCES[0]:
         rows = {str(r.file): r for r in ds.rows} if ds is not None else {}
@@ -268,16 +274,16 @@ def _stability_clip(ds: Dataset | None) -> views.Decoded | None:
         if not path.is_file():
             st.error(f"{path}: no such file.", icon=":material/graphic_eq:")
             return None
-        dec = views.decoded(f"file:{path}:{path.stat().st_mtime_ns}", path.name, path.read_bytes)
+        dec = ui_state.decoded(f"file:{path}:{path.stat().st_mtime_ns}", path.name, path.read_bytes)
     else:
-        up = st.file_uploader("Audio file", type=list(views.AUDIO_TYPES), key="b_stab_upload")
+        up = st.file_uploader("Audio file", type=list(fmt.AUDIO_TYPES), key="b_stab_upload")
         if up is None:
             return None
-        dec = views.decoded(f"upload:{up.file_id}", up.name, up.getvalue)
+        dec = ui_state.decoded(f"upload:{up.file_id}", up.name, up.getvalue)
     if dec.error:
         st.error(dec.error, icon=":material/graphic_eq:")
         return None
-    st.caption(views.md_escape(views.clip_caption(dec.clip)))
+    st.caption(fmt.md_escape(fmt.clip_caption(dec.clip)))
     return dec
 
 def _show_stability(run_id: int) -> None:
@@ -288,13 +294,13 @@ def _show_stability(run_id: int) -> None:
         return
     summary = run.summary or {}
     st.subheader(f"Stability #{run_id}")
-    st.caption(f"{views.fmt_when(run.created_at)} UTC · {views.md_escape(summary.get('model', '?'))} · "
-               f"{views.md_escape(run.clip or '?')} · {summary.get('runs', '?')} runs after one first run")
+    st.caption(f"{fmt.fmt_when(run.created_at)} UTC · {fmt.md_escape(summary.get('model', '?'))} · "
+               f"{fmt.md_escape(run.clip or '?')} · {summary.get('runs', '?')} runs after one first run")
     if not summary.get("latencies_s"):
         st.info("This run has no stored latencies (every run failed or it was interrupted).")
         _history_link(run_id)
         return
-    metrics = views.stability_metrics(summary)
+    metrics = benchmarks_view.stability_metrics(summary)
     for start in range(0, len(metrics), 4):
         for m, col in zip(metrics[start:start + 4], st.columns(4), strict=False):
             col.metric(m.label, m.value, help=m.help, border=True)
@@ -303,7 +309,7 @@ def _show_stability(run_id: int) -> None:
     if not summary.get("identical"):
         st.warning("The transcripts were not identical on every run: this model is not deterministic here.",
                    icon=":material/shuffle:")
-    hist, mem = views.stability_figures(summary)
+    hist, mem = benchmarks_view.stability_figures(summary)
     left, right = st.columns(2)
     left.plotly_chart(hist, key="b_stab_hist", config={"displaylogo": False})
     right.plotly_chart(mem, key="b_stab_mem", config={"displaylogo": False})
@@ -313,7 +319,7 @@ def _show_stability(run_id: int) -> None:
     with b:
         _history_link(run_id)
 
-def _stability_tab(ds: Dataset | None, options: list[views.ModelOption], picked: list[str]) -> None:
+def _stability_tab(ds: Dataset | None, options: list[picker.ModelOption], picked: list[str]) -> None:
     st.caption("The same clip through one model N times after a first run: latency spread, first-run vs warm, "
                "memory over the runs and whether the transcript is identical every time.")
     dec = _stability_clip(ds)
@@ -326,15 +332,15 @@ def _stability_tab(ds: Dataset | None, options: list[views.ModelOption], picked:
     go_col, why = st.columns([1, 4], vertical_alignment="center")
     clicked = go_col.button("Run stability", type="primary", key="b_stab_run", disabled=not ready,
                             icon=":material/play_arrow:")
-    why.caption(f"{int(runs)} runs of {model} on {views.md_escape(dec.clip.name)}; stored." if ready
+    why.caption(f"{int(runs)} runs of {model} on {fmt.md_escape(dec.clip.name)}; stored." if ready
                 else "Choose a clip and a model.")
     reopen, out = st.container(), st.container()
     if clicked and ready:
         with out:
             bar = st.progress(0.0, text=f"Loading {model} and running it once…")
             try:
-                with views.exclusive():
-                    report = stability(dec.clip, model, int(runs), cache=views.model_cache(),
+                with ui_state.exclusive():
+                    report = stability(dec.clip, model, int(runs), cache=ui_state.model_cache(),
                                        progress=_progress(bar))
             except LabError as e:
                 st.error(str(e), icon=":material/error:")
@@ -378,4 +384,4 @@ with tab_stab:
 
 alerts = regress.alerts()
 if alerts:
-    alert_box.warning(views.alerts_markdown(alerts), icon=":material/warning:")
+    alert_box.warning(registry_view.alerts_markdown(alerts), icon=":material/warning:")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import views
+from dashboard import format as fmt
+from dashboard import picker
+from dashboard import state as ui_state
+from dashboard.views import chat as chat_view
 from lab.audio import AudioClip
 from lab.chat import Conversation, Exchange, chat_models
 from lab.errors import LabError
@@ -30,9 +33,9 @@ def _save() -> None:
 def _user(ex: Exchange) -> None:
     with st.chat_message("user"):
         if ex.user.text:
-            st.markdown(views.md_escape(ex.user.text))
+            st.markdown(fmt.md_escape(ex.user.text))
         if ex.user.audio is not None:
-            st.audio(ex.user.audio.data, format=views.mime_for(ex.user.audio.name))
+            st.audio(ex.user.audio.data, format=fmt.mime_for(ex.user.audio.name))
 
 def _assistant(ex: Exchange) -> None:
     with st.chat_message("assistant"):
@@ -40,21 +43,21 @@ def _assistant(ex: Exchange) -> None:
             st.error(ex.error, icon=":material/error:")
             return
         text = ex.reply.text.strip() if ex.reply else ""
-        st.markdown(views.md_escape(text) if text else "_(no text in this reply)_")
-        wav = views.reply_wav(ex.reply)
+        st.markdown(fmt.md_escape(text) if text else "_(no text in this reply)_")
+        wav = chat_view.reply_wav(ex.reply)
         if wav:
             st.audio(wav, format="audio/wav")
-        caption = views.exchange_caption(ex)
+        caption = chat_view.exchange_caption(ex)
         if caption:
             st.caption(caption)
 
 def _unavailable(model: str, hint: str | None) -> None:
-    st.warning(f"**{views.md_escape(views.display_name(model))}** cannot run here: "
-               f"{views.md_escape(views.short_hint(model, hint))}.", icon=":material/cloud_off:")
+    st.warning(f"**{fmt.md_escape(fmt.display_name(model))}** cannot run here: "
+               f"{fmt.md_escape(picker.short_hint(model, hint))}.", icon=":material/cloud_off:")
     with st.container(border=True):
-        st.markdown("**To chat with it:**\n" + "\n".join(f"- {s}" for s in views.setup_steps(model)))
-        st.caption(f"The check said: {views.md_escape(hint or 'availability unknown')}")
-        st.button("Check again", key="c_recheck", icon=":material/refresh:", on_click=views.availability.clear,
+        st.markdown("**To chat with it:**\n" + "\n".join(f"- {s}" for s in chat_view.setup_steps(model)))
+        st.caption(f"The check said: {fmt.md_escape(hint or 'availability unknown')}")
+        st.button("Check again", key="c_recheck", icon=":material/refresh:", on_click=ui_state.availability.clear,
                   help="Availability is otherwise re-checked every 5 minutes")
 
 st.title("Chat")
@@ -66,9 +69,9 @@ if not models:
     st.info("No chat-capable model in the catalog (a model with the task `chat` in lab/catalog.yaml).",
             icon=":material/forum:")
 else:
-    avail = {a.model: a for a in views.availability()}
+    avail = {a.model: a for a in ui_state.availability()}
     top = st.columns([3, 2, 1.4, 1.4], vertical_alignment="bottom")
-    model = top[0].selectbox("Model", models, key="c_model", format_func=lambda m: f"{views.display_name(m)} · {m}")
+    model = top[0].selectbox("Model", models, key="c_model", format_func=lambda m: f"{fmt.display_name(m)} · {m}")
     a = avail.get(model)
     if a is None or not a.available:
         _unavailable(model, a.hint if a else None)
@@ -94,15 +97,15 @@ else:
             turn = (prompt.strip(), None)
         elif rec is not None:
             st.session_state["c_rec_n"] = st.session_state.get("c_rec_n", 0) + 1  # the next rerun gets a fresh one
-            dec = views.decoded(f"chat:{rec.file_id}", "spoken-turn.wav", rec.getvalue)
+            dec = ui_state.decoded(f"chat:{rec.file_id}", "spoken-turn.wav", rec.getvalue)
             if dec.error:
                 history.error(dec.error, icon=":material/mic_off:")
             else:
                 turn = ("", dec.clip)
         if turn is not None:
             with history:
-                with views.exclusive(), st.spinner(f"{model} is answering…", show_time=True):
-                    ex = conv.say(text=turn[0], audio=turn[1], cache=views.model_cache(),
+                with ui_state.exclusive(), st.spinner(f"{model} is answering…", show_time=True):
+                    ex = conv.say(text=turn[0], audio=turn[1], cache=ui_state.model_cache(),
                                   max_new_tokens=int(max_tokens))
                 _user(ex)
                 _assistant(ex)

@@ -9,9 +9,14 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import views
+from dashboard import cards as ui_cards
+from dashboard import format as fmt
+from dashboard import picker
+from dashboard import state as ui_state
+from dashboard.views import compare as compare_view
 from lab import store
 from lab.audio import AudioClip
+from lab.charts import model_color
 from lab.errors import LabError, failure_message
 from lab.runner import Comparison, ModelResult
 from lab.store import ResultRecord
@@ -26,7 +31,7 @@ def _on_upload() -> None:
     if up is None:
         return
     try:
-        match = views.match_sample(up.name, up.size, views.samples())
+        match = ui_state.match_sample(up.name, up.size, ui_state.samples())
     except OSError:  # an unreadable sample folder only loses the convenience; callbacks must not raise
         return
     if match and match.reference and (not st.session_state.get("reference") or st.session_state.get("_ref_auto")):
@@ -35,7 +40,7 @@ def _on_upload() -> None:
 
 def _on_sample() -> None:
     try:
-        chosen = {f"{s.source}/{s.name}": s for s in views.samples()}.get(st.session_state.get("sample") or "")
+        chosen = {f"{s.source}/{s.name}": s for s in ui_state.samples()}.get(st.session_state.get("sample") or "")
     except OSError:
         return
     if chosen is not None:
@@ -49,13 +54,13 @@ def _audio_input() -> tuple[str, str, Callable[[], bytes]] | None:
     """The chosen input as (cache key, name, how to read its bytes), or None while nothing is chosen."""
     source = st.radio("Audio", SOURCES, horizontal=True, key="source", label_visibility="collapsed")
     if source == SOURCES[0]:
-        up = st.file_uploader("Audio file (wav, flac, mp3, ogg, opus, m4a, webm)", type=list(views.AUDIO_TYPES),
+        up = st.file_uploader("Audio file (wav, flac, mp3, ogg, opus, m4a, webm)", type=list(fmt.AUDIO_TYPES),
                               key="upload", on_change=_on_upload)
         return (f"upload:{up.file_id}", up.name, up.getvalue) if up else None
     if source == SOURCES[1]:
         rec = st.audio_input("Record from your microphone", sample_rate=16000, key="record")
         return (f"record:{rec.file_id}", "recording.wav", rec.getvalue) if rec else None
-    samples = views.samples()
+    samples = ui_state.samples()
     if not samples:
         st.info("No sample clips here. Put recordings with a manifest.csv (file,reference) in ../shared/audio "
                 "or data/, or upload a file instead.", icon=":material/library_music:")
@@ -69,18 +74,18 @@ def _audio_input() -> tuple[str, str, Callable[[], bytes]] | None:
     return f"sample:{path}:{path.stat().st_mtime_ns}", path.name, path.read_bytes
 
 def _model_picker(states: dict[str, str]) -> list[str]:
-    options = views.model_options(states, views.availability())
+    options = picker.model_options(states, ui_state.availability())
     cols = st.columns(PER_ROW)
     for i, o in enumerate(options):
-        color, _ = views.STATE_STYLE[o.state]
+        color, _ = picker.STATE_STYLE[o.state]
         with cols[i % PER_ROW]:
             st.checkbox(o.id, key=f"pick:{o.id}", disabled=not o.available, help=o.where if o.available else o.hint)
-            size = f" · {views.fmt_params(o.parameters)}" if o.parameters else ""
+            size = f" · {fmt.fmt_params(o.parameters)}" if o.parameters else ""
             if o.available:
-                st.caption(f":{color}-badge[{o.state}] {views.md_escape(o.display_name)}{size}")
+                st.caption(f":{color}-badge[{o.state}] {fmt.md_escape(o.display_name)}{size}")
             else:  # the full hint (what to install or set) is in the checkbox's tooltip
                 st.caption(f":{color}-badge[{o.state}] :red-badge[unavailable] "
-                           f"{views.md_escape(views.short_hint(o.id, o.hint))}")
+                           f"{fmt.md_escape(picker.short_hint(o.id, o.hint))}")
     return [o.id for o in options if o.available and st.session_state.get(f"pick:{o.id}")]
 
 def _metrics_per_row(n_cards: int) -> int:
@@ -92,19 +97,19 @@ def _card_shells(models: list[str], states: dict[str, str]) -> dict[str, DeltaGe
     for start in range(0, len(models), PER_ROW):
         row = models[start:start + PER_ROW]
         for model, col in zip(row, st.columns(PER_ROW if len(models) > PER_ROW else len(row)), strict=False):
-            with col, st.container(border=True, key=f"card-{views.slug(model)}"):
-                color = views.model_color(model)
-                badge, _ = views.STATE_STYLE.get(states.get(model, ""), ("gray", ""))
+            with col, st.container(border=True, key=f"card-{fmt.slug(model)}"):
+                color = model_color(model)
+                badge, _ = picker.STATE_STYLE.get(states.get(model, ""), ("gray", ""))
                 st.html(f'<div style="height:4px;background:{color};border-radius:2px"></div>')
-                st.markdown(f"**{views.md_escape(views.display_name(model))}**  \n"
+                st.markdown(f"**{fmt.md_escape(fmt.display_name(model))}**  \n"
                             f":{badge}-badge[{states.get(model, '?')}] `{model}`")
                 holes[model] = st.empty()
     return holes
 
-def _fill_card(hole: DeltaGenerator, card: views.CardView, per_row: int = 3) -> None:
+def _fill_card(hole: DeltaGenerator, card: ui_cards.CardView, per_row: int = 3) -> None:
     """per_row: metrics side by side (two when three cards share a row, so the figures are not cut off)."""
     with hole.container():
-        views.render_card_body(card, per_row)
+        ui_cards.render_card_body(card, per_row)
 
 def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> ResultRecord:
     """Run one model in a worker thread while this (script) thread ticks its card's elapsed counter."""
@@ -127,9 +132,9 @@ def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> ResultRecord
         worker.join()
     return ResultRecord(**box["r"].row())
 
-def _run(clip: AudioClip, key: str, env: views.Envelope, models: list[str], reference: str | None,
-         states: dict[str, str]) -> views.CompareOutcome | None:
-    lock = views.run_lock()
+def _run(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[str], reference: str | None,
+         states: dict[str, str]) -> compare_view.CompareOutcome | None:
+    lock = ui_state.run_lock()
     waiting = st.empty()
     while not lock.acquire(timeout=0.5):  # a Streamlit call each turn, so a stop request still gets through
         waiting.info("Another comparison is running on this server; waiting for it so timings stay fair…",
@@ -140,10 +145,10 @@ def _run(clip: AudioClip, key: str, env: views.Envelope, models: list[str], refe
     finally:
         lock.release()
 
-def _run_locked(clip: AudioClip, key: str, env: views.Envelope, models: list[str], reference: str | None,
-                states: dict[str, str]) -> views.CompareOutcome | None:
+def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[str], reference: str | None,
+                states: dict[str, str]) -> compare_view.CompareOutcome | None:
     try:
-        comp = Comparison(clip, models, reference, cache=views.model_cache())
+        comp = Comparison(clip, models, reference, cache=ui_state.model_cache())
     except LabError as e:
         st.error(str(e))
         return None
@@ -157,7 +162,7 @@ def _run_locked(clip: AudioClip, key: str, env: views.Envelope, models: list[str
         for i, model in enumerate(models):
             progress.progress(i / len(models), text=f"Running {model} ({i + 1} of {len(models)})…")
             row = _run_one(comp, model, holes[model])
-            card = views.card_view(row, reference)
+            card = ui_cards.card_view(row, reference)
             _fill_card(holes[model], card, _metrics_per_row(len(models)))
             rows.append(row)
             cards.append(card)
@@ -165,16 +170,16 @@ def _run_locked(clip: AudioClip, key: str, env: views.Envelope, models: list[str
     finally:  # also when interrupted: the run's status is set and what finished is kept for the next rerun
         comp.finish()
         if rows:
-            st.session_state["last"] = views.compare_outcome(comp.run_id, key, clip, env, rows, cards, states)
+            st.session_state["last"] = compare_view.compare_outcome(comp.run_id, key, clip, env, rows, cards, states)
     return st.session_state.get("last")
 
-def _show_last(out: views.CompareOutcome) -> None:
+def _show_last(out: compare_view.CompareOutcome) -> None:
     st.subheader(f"Results · run #{out.run_id}")
     holes = _card_shells([c.model for c in out.cards], out.states)
     for card in out.cards:
         _fill_card(holes[card.model], card, _metrics_per_row(len(out.cards)))
 
-def _show_rest(out: views.CompareOutcome) -> None:
+def _show_rest(out: compare_view.CompareOutcome) -> None:
     failed = sum(1 for c in out.cards if c.error)
     if out.run_id is not None:
         st.page_link("screens/history.py", label=f"Open run #{out.run_id} in History", icon=":material/history:",
@@ -182,7 +187,7 @@ def _show_rest(out: views.CompareOutcome) -> None:
     if failed == len(out.cards):
         st.warning("Every model failed on this clip; their errors are in the cards above.")
     st.subheader("Audio and segments")
-    st.caption(views.md_escape(out.clip_caption))
+    st.caption(fmt.md_escape(out.clip_caption))
     st.audio(out.audio, format=out.mime)
     st.plotly_chart(out.waveform, key="waveform", config={"displaylogo": False})
     st.subheader("Summary")
@@ -199,22 +204,22 @@ st.title("Compare models")
 st.caption("One recording through several speech models: transcripts, errors against the reference, latency.")
 
 states = store.model_states()
-last: views.CompareOutcome | None = st.session_state.get("last")
+last: compare_view.CompareOutcome | None = st.session_state.get("last")
 left, right = st.columns([3, 2], gap="large")
 with left:
     chosen = _audio_input()
     clip, dec = None, None
     if chosen is not None:
         key, name, read = chosen
-        dec = views.decoded(key, name, read)
+        dec = ui_state.decoded(key, name, read)
         if dec.error:
             st.error(dec.error, icon=":material/graphic_eq:")
         else:
             clip = dec.clip
-            st.caption(views.md_escape(views.clip_caption(clip)))
+            st.caption(fmt.md_escape(fmt.clip_caption(clip)))
     preview = st.empty()  # the input's own player, cleared when a run starts (the results have one)
     if clip is not None and (last is None or last.clip_key != key):
-        preview.audio(clip.data, format=views.mime_for(clip.name))
+        preview.audio(clip.data, format=fmt.mime_for(clip.name))
 with right:
     st.text_area("Reference transcript (optional)", key="reference", height=140, on_change=_on_reference,
                  placeholder="What was said. With a reference, each card shows WER, CER and a word diff.")
@@ -228,7 +233,7 @@ if not ready:
     missing = [w for w, ok in (("a recording", clip is not None), ("at least one model", bool(picked))) if not ok]
     why_col.caption(f"Choose {' and '.join(missing)} to run.")
 else:
-    why_col.caption(f"{len(picked)} model{'s' * (len(picked) > 1)} on {views.md_escape(clip.name)}; "
+    why_col.caption(f"{len(picked)} model{'s' * (len(picked) > 1)} on {fmt.md_escape(clip.name)}; "
                     "models run one after another so timings stay fair, and the run is stored.")
 
 st.divider()

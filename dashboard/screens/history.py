@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import views
+from dashboard import cards as ui_cards
+from dashboard import format as fmt
+from dashboard import state as ui_state
+from dashboard.views import history as history_view
 from lab import store
 from lab.catalog import catalog
 from lab.errors import LabError
@@ -41,23 +44,23 @@ def _requested_run() -> int | None:
     raw = st.query_params.get("run")
     return int(raw) if raw and raw.isdigit() else None
 
-def _filters() -> tuple[views.RunFilter, int]:
-    models = list(dict.fromkeys([*catalog(), *views.result_models()]))
-    kinds = views.run_kinds()
+def _filters() -> tuple[store.RunFilter, int]:
+    models = list(dict.fromkeys([*catalog(), *history_view.result_models()]))
+    kinds = history_view.run_kinds()
     c = st.columns([3, 2, 3, 3, 1.4])
     model = c[0].selectbox("Model", models, index=None, placeholder="All models", key="f_model", on_change=_reset_page)
     kind = c[1].selectbox("Kind", kinds, index=None, placeholder="All kinds", key="f_kind", on_change=_reset_page)
     dates = c[2].date_input("Dates (UTC)", value=[], key="f_dates", on_change=_reset_page)
     clip = c[3].text_input("Clip name contains", key="f_clip", on_change=_reset_page, placeholder="e.g. jfk")
     size = c[4].selectbox("Per page", PAGE_SIZES, index=1, key="page_size", on_change=_reset_page)
-    return views.run_filter(model, kind, tuple(dates), clip), size
+    return history_view.run_filter(model, kind, tuple(dates), clip), size
 
 def _result_column(row: ResultRecord, reference: str | None, per_row: int) -> None:
-    card = views.card_view(row, reference)
-    with st.container(border=True, key=f"detail-{views.slug(card.model)}"):
+    card = ui_cards.card_view(row, reference)
+    with st.container(border=True, key=f"detail-{fmt.slug(card.model)}"):
         st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
-        st.markdown(f"**{views.md_escape(card.title)}**  \n`{card.model}`")
-        views.render_card_body(card, per_row)
+        st.markdown(f"**{fmt.md_escape(card.title)}**  \n`{card.model}`")
+        ui_cards.render_card_body(card, per_row)
 
 def _detail(run_id: int) -> None:
     try:
@@ -66,39 +69,39 @@ def _detail(run_id: int) -> None:
         st.warning(f"Run #{run_id} does not exist (any more). Pick another run above.")
         return
     st.subheader(f"Run #{run_id}")
-    st.caption(f"{views.fmt_when(run.created_at)} UTC · {run.kind} · {run.status}")
+    st.caption(f"{fmt.fmt_when(run.created_at)} UTC · {run.kind} · {run.status}")
     results = run.results
     clips = run.clip_names
     # one result per model (a comparison) gets cards; a dataset evaluation gets a table
     as_table = len(results) > MAX_CARDS or len({r.model_id for r in results}) < len(results)
     m = st.columns(4)
     m[0].metric("Clip", run.clip or (f"{len(clips)} clips" if clips else "—"), border=True)
-    m[1].metric("Audio", views.fmt_seconds(run.duration_s, 1), border=True)
+    m[1].metric("Audio", fmt.fmt_seconds(run.duration_s, 1), border=True)
     m[2].metric("Models", len(run.models), border=True)
     if as_table:
         m[3].metric("Results", len(results), help=f"{run.errors} failed" if run.errors else None, border=True)
     else:
-        m[3].metric("Best WER", views.fmt_pct(run.best_wer), border=True)
+        m[3].metric("Best WER", fmt.fmt_pct(run.best_wer), border=True)
     path = store.clip_audio_path(run.clip_id) if run.clip_id else None
     if path is not None:
-        st.audio(str(path), format=views.mime_for(path.name))
+        st.audio(str(path), format=fmt.mime_for(path.name))
     elif clips:
-        st.caption(f"Over {len(clips)} clips: {views.md_escape(', '.join(sorted(clips.values())))}")
+        st.caption(f"Over {len(clips)} clips: {fmt.md_escape(', '.join(sorted(clips.values())))}")
     else:
         st.caption("This run's audio was not kept, so it cannot be replayed.")
     if run.reference:
-        st.caption(f"Reference: {views.md_escape(run.reference)}")
+        st.caption(f"Reference: {fmt.md_escape(run.reference)}")
     if not results:
         st.info("This run has no results (it may have been interrupted before any model finished).")
     if as_table:
-        corpus, verdicts = views.eval_summary(run.summary)
+        corpus, verdicts = history_view.eval_summary(run.summary)
         if not corpus.empty:
             st.markdown("**Per model, over the dataset**")
             st.dataframe(corpus, hide_index=True)
             for v in verdicts:
-                st.caption(views.md_escape(v))
+                st.caption(fmt.md_escape(v))
         st.markdown("**Every result**")
-        st.dataframe(views.results_frame(run), hide_index=True)
+        st.dataframe(history_view.results_frame(run), hide_index=True)
         results = []
     per_row = min(len(results), 3)
     for start in range(0, len(results), 3):
@@ -106,10 +109,10 @@ def _detail(run_id: int) -> None:
             with col:
                 _result_column(row, run.reference, 2 if per_row == 3 else 3)
     if path is not None and any(r.segments for r in results):
-        dec = views.decoded(f"stored:{path.name}", path.name, path.read_bytes)
+        dec = ui_state.decoded(f"stored:{path.name}", path.name, path.read_bytes)
         if dec.envelope is not None:
             with st.expander("Waveform and segments"):
-                st.plotly_chart(views.waveform_figure(dec.envelope, results), key="detail_wave",
+                st.plotly_chart(ui_cards.waveform_figure(dec.envelope, results), key="detail_wave",
                                 config={"displaylogo": False})
     with st.expander("Settings, machine and stored summary"):
         st.json({"settings": run.settings, "machine": run.machine, "summary": run.summary},
@@ -137,7 +140,7 @@ if store.count_runs() == 0:
 else:
     f, size = _filters()
     total = store.count_runs(f)
-    pages = views.page_count(total, size)
+    pages = history_view.page_count(total, size)
     if st.session_state.get("page", 1) > pages:
         st.session_state["page"] = pages
     if total == 0:
@@ -148,13 +151,13 @@ else:
         offset = (page - 1) * size
         runs = store.list_runs(size, offset, f)
         info.caption(f"Runs {offset + 1:,}–{offset + len(runs):,} of {total:,} · page {page} of {pages:,}")
-        csv_col.download_button("CSV", data=lambda: views.export_csv(f), file_name="model-lab-runs.csv",
+        csv_col.download_button("CSV", data=lambda: history_view.export_csv(f), file_name="model-lab-runs.csv",
                                 mime="text/csv", on_click="ignore", icon=":material/download:", key="export_csv",
                                 help="All filtered runs, one row per model result")
-        json_col.download_button("JSON", data=lambda: views.export_json(f), file_name="model-lab-runs.json",
+        json_col.download_button("JSON", data=lambda: history_view.export_json(f), file_name="model-lab-runs.json",
                                  mime="application/json", on_click="ignore", icon=":material/download:",
                                  key="export_json", help="All filtered runs with their results nested")
-        st.dataframe(views.runs_frame(runs), hide_index=True, key="runs_table", column_config={
+        st.dataframe(history_view.runs_frame(runs), hide_index=True, key="runs_table", column_config={
             "Audio (s)": st.column_config.NumberColumn(format="%.1f"),
         })
 
@@ -164,25 +167,25 @@ else:
             ids.insert(0, requested)
         if st.session_state.get("open_run") != requested:
             st.session_state["open_run"] = requested
-        labels = {r.run_id: f"#{r.run_id} · {views.fmt_when(r.created_at)} · {r.clip or '—'} · "
+        labels = {r.run_id: f"#{r.run_id} · {fmt.fmt_when(r.created_at)} · {r.clip or '—'} · "
                             f"{', '.join(r.models)}" for r in runs}
         st.selectbox("Open a run", ids, index=None, key="open_run", on_change=_on_pick,
                      placeholder="Pick a run on this page", format_func=lambda i: labels.get(i, f"#{i}"))
 
         st.subheader("Across the filtered runs")
         left, right = st.columns(2)
-        lat = views.latency_stats(f)
+        lat = history_view.latency_stats(f)
         with left:
             if lat.empty:
                 st.caption("No latency figures in these runs yet.")
             else:
-                st.plotly_chart(views.latency_figure(lat), key="latency_chart", config={"displaylogo": False})
-        wer = views.wer_over_time(f)
+                st.plotly_chart(history_view.latency_figure(lat), key="latency_chart", config={"displaylogo": False})
+        wer = history_view.wer_over_time(f)
         with right:
             if wer.empty:
                 st.caption("No WER figures in these runs: WER needs runs with a reference transcript.")
             else:
-                st.plotly_chart(views.wer_figure(wer), key="wer_chart", config={"displaylogo": False})
+                st.plotly_chart(history_view.wer_figure(wer), key="wer_chart", config={"displaylogo": False})
 
         if requested is not None:
             st.divider()

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import views
+from dashboard import cards as ui_cards
+from dashboard import format as fmt
+from dashboard import picker
+from dashboard import state as ui_state
+from dashboard.views import listen as listen_view
 from lab import store
 from lab.errors import LabError
 from lab.eval import arena
@@ -21,22 +25,22 @@ def _on_prompt() -> None:
     if prompt:
         st.session_state["l_text"] = prompt
 
-def _tts_picker(options: list[views.ModelOption]) -> tuple[list[str], dict[str, str]]:
+def _tts_picker(options: list[picker.ModelOption]) -> tuple[list[str], dict[str, str]]:
     """One column per TTS model: a checkbox and, once ticked, its voice. Unavailable models say how to get them."""
     picked, voices = [], {}
     cols = st.columns(min(len(options), PER_ROW) or 1)
     for i, o in enumerate(options):
-        color, _ = views.STATE_STYLE[o.state]
+        color, _ = picker.STATE_STYLE[o.state]
         with cols[i % PER_ROW]:
             on = st.checkbox(o.id, key=f"l_pick:{o.id}", disabled=not o.available,
                              help=o.where if o.available else o.hint)
             if not o.available:
-                st.caption(f":{color}-badge[{o.state}] :red-badge[unavailable] {views.md_escape(o.hint or '')}")
+                st.caption(f":{color}-badge[{o.state}] :red-badge[unavailable] {fmt.md_escape(o.hint or '')}")
                 continue
-            st.caption(f":{color}-badge[{o.state}] {views.md_escape(o.display_name)}")
+            st.caption(f":{color}-badge[{o.state}] {fmt.md_escape(o.display_name)}")
             if not on:
                 continue
-            names, error = views.tts_voices(o.id)
+            names, error = ui_state.tts_voices(o.id)
             if error:
                 st.error(error, icon=":material/record_voice_over:")
                 continue
@@ -46,10 +50,10 @@ def _tts_picker(options: list[views.ModelOption]) -> tuple[list[str], dict[str, 
                 voices[o.id] = voice
     return picked, voices
 
-def _card(card: views.TtsCard) -> None:
-    with st.container(border=True, key=f"tts-{views.slug(card.model)}"):
+def _card(card: listen_view.TtsCard) -> None:
+    with st.container(border=True, key=f"tts-{fmt.slug(card.model)}"):
         st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
-        st.markdown(f"**{views.md_escape(card.title)}**  \n`{card.model}`"
+        st.markdown(f"**{fmt.md_escape(card.title)}**  \n`{card.model}`"
                     + (f" · voice `{card.voice}`" if card.voice else ""))
         if card.error:
             st.error(card.error, icon=":material/error:")
@@ -59,12 +63,12 @@ def _card(card: views.TtsCard) -> None:
             for m, col in zip(card.metrics[start:start + 3], st.columns(3), strict=False):
                 col.metric(m.label, m.value, help=m.help)
         if card.flags:
-            st.markdown(" ".join(f":orange-badge[{views.md_escape(f)}]" for f in card.flags))
+            st.markdown(" ".join(f":orange-badge[{fmt.md_escape(f)}]" for f in card.flags))
         if card.asr_model:
             st.caption(f"Heard by `{card.asr_model}` (round trip) — WER vs the input text: **{card.asr_wer}**")
-            st.html(views.transcript_html(card.asr_text))
+            st.html(ui_cards.transcript_html(card.asr_text))
 
-def _cards(cards: tuple[views.TtsCard, ...]) -> None:
+def _cards(cards: tuple[listen_view.TtsCard, ...]) -> None:
     for start in range(0, len(cards), PER_ROW):
         row = cards[start:start + PER_ROW]
         for card, col in zip(row, st.columns(PER_ROW if len(cards) > PER_ROW else len(row)), strict=False):
@@ -72,7 +76,7 @@ def _cards(cards: tuple[views.TtsCard, ...]) -> None:
                 _card(card)
 
 def _synthesize(text: str, models: list[str], voices: dict[str, str], asr_model: str | None
-                ) -> views.ListenOutcome | None:
+                ) -> listen_view.ListenOutcome | None:
     bar = st.progress(0.0, text=f"Synthesizing with {models[0]} (1 of {len(models)})…")
     holes = []
     for start in range(0, len(models), PER_ROW):
@@ -80,14 +84,14 @@ def _synthesize(text: str, models: list[str], voices: dict[str, str], asr_model:
         holes += [c.empty() for c in st.columns(PER_ROW if len(models) > PER_ROW else len(row))]
     for model, hole in zip(models, holes, strict=False):
         hole.caption(f"{model}: queued — models run one after another so timings stay fair.")
-    cards: list[views.TtsCard] = []
+    cards: list[listen_view.TtsCard] = []
     run_id = None
     try:
-        with views.exclusive():
+        with ui_state.exclusive():
             for i, (rid, result) in enumerate(synthesize_run(text, models, voices_by_model=voices,
-                                                              asr_model=asr_model, cache=views.model_cache())):
+                                                              asr_model=asr_model, cache=ui_state.model_cache())):
                 run_id = rid
-                cards.append(views.tts_card(result))
+                cards.append(listen_view.tts_card(result))
                 with holes[i].container():
                     _card(cards[-1])
                 if i + 1 < len(models):
@@ -98,18 +102,18 @@ def _synthesize(text: str, models: list[str], voices: dict[str, str], asr_model:
     finally:
         bar.empty()
         if cards:
-            st.session_state["l_last"] = views.ListenOutcome(run_id, text, tuple(cards))
+            st.session_state["l_last"] = listen_view.ListenOutcome(run_id, text, tuple(cards))
     return st.session_state.get("l_last") if cards else None
 
 # --- blind A/B ------------------------------------------------------------------------------------------------
 
 def _mark_played(key: str, side: str) -> None:
-    state: views.TrialState = st.session_state[key]
+    state: listen_view.TrialState = st.session_state[key]
     state.trial.mark_played(side)
     state.last_played = side
 
 def _vote(key: str, choice: str) -> None:
-    state: views.TrialState = st.session_state[key]
+    state: listen_view.TrialState = st.session_state[key]
     voter = (st.session_state.get("ab_voter") or "").strip() or None
     try:
         state.trial.vote(choice, voter)
@@ -124,34 +128,35 @@ def _new_tts_trial(text: str, pool: list[str], voices: dict[str, str]) -> None:
         trial = arena.new_trial("tts", pool, prompt=text)
         pair = [trial.model_a, trial.model_b]
         results: dict[str, TtsResult] = {}
-        with views.exclusive(), st.spinner("Synthesizing A and B…", show_time=True):
+        with ui_state.exclusive(), st.spinner("Synthesizing A and B…", show_time=True):
             for run_id, r in synthesize_run(text, pair, voices_by_model={m: v for m, v in voices.items() if m in pair},
-                                            cache=views.model_cache()):
+                                            cache=ui_state.model_cache()):
                 results[r.model] = r
                 trial.run_id = run_id
     except LabError as e:
         st.error(str(e), icon=":material/error:")
         return
     sides = {"a": results[trial.model_a], "b": results[trial.model_b]}
-    cards = {side: views.tts_card(r) for side, r in sides.items()}
-    st.session_state["ab_tts"] = views.TrialState(
+    cards = {side: listen_view.tts_card(r) for side, r in sides.items()}
+    st.session_state["ab_tts"] = listen_view.TrialState(
         trial, outputs={s: c.wav for s, c in cards.items()},
         details={s: " · ".join(f"{m.label} {m.value}" for m in c.metrics[:4]) + (f" · voice {c.voice}" if c.voice
                                                                                   else "")
                  for s, c in cards.items()},
         errors={s: c.error for s, c in cards.items() if c.error})
 
-def _new_asr_trial(sample: views.Sample, pool: list[str]) -> None:
-    dec = views.decoded(f"sample:{sample.path}:{sample.path.stat().st_mtime_ns}", sample.name, sample.path.read_bytes)
+def _new_asr_trial(sample: ui_state.Sample, pool: list[str]) -> None:
+    key = f"sample:{sample.path}:{sample.path.stat().st_mtime_ns}"
+    dec = ui_state.decoded(key, sample.name, sample.path.read_bytes)
     if dec.error:
         st.error(dec.error, icon=":material/graphic_eq:")
         return
     try:
         trial = arena.new_trial("asr", pool, prompt=sample.name, requires_playback=False)
         comp = Comparison(dec.clip, [trial.model_a, trial.model_b], sample.reference, kind="blind-asr",
-                          cache=views.model_cache())
+                          cache=ui_state.model_cache())
         trial.run_id = comp.run_id
-        with views.exclusive(), st.spinner("Transcribing with A and B…", show_time=True):
+        with ui_state.exclusive(), st.spinner("Transcribing with A and B…", show_time=True):
             try:
                 rows = {side: ResultRecord(**comp.run_model(m).row())
                         for side, m in (("a", trial.model_a), ("b", trial.model_b))}
@@ -160,15 +165,15 @@ def _new_asr_trial(sample: views.Sample, pool: list[str]) -> None:
     except LabError as e:
         st.error(str(e), icon=":material/error:")
         return
-    cards = {side: views.card_view(row, sample.reference) for side, row in rows.items()}
-    st.session_state["ab_asr"] = views.TrialState(
+    cards = {side: ui_cards.card_view(row, sample.reference) for side, row in rows.items()}
+    st.session_state["ab_asr"] = listen_view.TrialState(
         trial, outputs={s: c.text or "" for s, c in cards.items()},
         details={s: " · ".join(f"{m.label} {m.value}" for m in c.metrics[:4]) for s, c in cards.items()},
         errors={s: c.error for s, c in cards.items() if c.error})
 
 def _trial(key: str, task: str) -> None:
     """Draw the trial in session state: anonymised sides, play/reveal, vote, then the names."""
-    state: views.TrialState | None = st.session_state.get(key)
+    state: listen_view.TrialState | None = st.session_state.get(key)
     if state is None:
         return
     trial = state.trial
@@ -189,27 +194,27 @@ def _trial(key: str, task: str) -> None:
                     st.button(f"Play {side.upper()}", key=f"{key}_play_{side}", icon=":material/play_arrow:",
                               on_click=_mark_played, args=(key, side), width="stretch")
             elif side not in state.errors:
-                st.html(views.transcript_html(str(state.outputs[side])))
+                st.html(ui_cards.transcript_html(str(state.outputs[side])))
             if trial.revealed:
-                st.caption(views.md_escape(state.details.get(side, "")))
+                st.caption(fmt.md_escape(state.details.get(side, "")))
     flash = st.session_state.pop(f"{key}_flash", None)
     if flash:
         st.error(flash)
     if trial.revealed:
-        st.success(f"Vote stored: **{views.VOTE_LABELS.get(state.choice or '', '—')}**. A was `{trial.model_a}`, "
+        st.success(f"Vote stored: **{listen_view.VOTE_LABELS.get(state.choice or '', '—')}**. A was `{trial.model_a}`, "
                    f"B was `{trial.model_b}`. Start a new trial for the next judgement.",
                    icon=":material/how_to_vote:")
         return
-    vote_cols = st.columns(len(views.VOTE_LABELS))
-    for (choice, label), col in zip(views.VOTE_LABELS.items(), vote_cols, strict=True):
+    vote_cols = st.columns(len(listen_view.VOTE_LABELS))
+    for (choice, label), col in zip(listen_view.VOTE_LABELS.items(), vote_cols, strict=True):
         col.button(label, key=f"{key}_vote_{choice}", disabled=not trial.can_vote, on_click=_vote,
                    args=(key, choice), width="stretch")
     if not trial.can_vote:
         st.caption("Play both A and B to vote; the names are revealed after the vote.")
 
 def _leaderboard(task: str) -> None:
-    ratings = views.leaderboard(task, arena.MIN_VOTES, views.votes_stamp(task))
-    ranked, unranked = views.leaderboard_frames(ratings)
+    ratings = ui_state.leaderboard(task, arena.MIN_VOTES, ui_state.votes_stamp(task))
+    ranked, unranked = listen_view.leaderboard_frames(ratings)
     if not ratings:
         st.caption("No votes yet: the leaderboard fills in as trials are judged.")
         return
@@ -228,16 +233,16 @@ st.caption("One text through several voices: listen side by side, see speed and 
            "intelligibility with an ASR round trip, and judge blind.")
 
 states = store.model_states()
-available = views.availability()
-tts_options = views.model_options(states, available, task="tts")
-asr_ready = [o.id for o in views.model_options(states, available, task="asr") if o.available]
-st.session_state.setdefault("l_text", views.PROMPTS[0])
+available = ui_state.availability()
+tts_options = picker.model_options(states, available, task="tts")
+asr_ready = [o.id for o in picker.model_options(states, available, task="asr") if o.available]
+st.session_state.setdefault("l_text", listen_view.PROMPTS[0])
 
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.text_area("Text to speak", key="l_text", height=100, max_chars=MAX_TEXT_CHARS)
 with right:
-    st.selectbox("Or pick a prompt (Harvard sentences)", views.PROMPTS, index=None, key="l_prompt",
+    st.selectbox("Or pick a prompt (Harvard sentences)", listen_view.PROMPTS, index=None, key="l_prompt",
                  on_change=_on_prompt, placeholder="Choose a standard sentence")
     rt = st.checkbox("Intelligibility (ASR round trip)", value=True, key="l_rt",
                      help="Transcribe each output with an ASR model and score it (WER) against the input text: "
@@ -257,11 +262,11 @@ else:
     missing = [w for w, ok in (("enter some text", bool(text)), ("tick at least one voice", bool(picked))) if not ok]
     why_col.caption(f"{' and '.join(missing).capitalize()} to synthesize.")
 
-last: views.ListenOutcome | None = st.session_state.get("l_last")
+last: listen_view.ListenOutcome | None = st.session_state.get("l_last")
 if clicked and ready:
     last = _synthesize(text, picked, voices, asr_model if rt else None)
 elif last is not None:
-    st.caption(f"Last synthesis: “{views.md_escape(last.text)}”")
+    st.caption(f"Last synthesis: “{fmt.md_escape(last.text)}”")
     _cards(last.cards)
 else:
     st.info("Tick one or more voices and press **Synthesize**: players appear side by side with duration, latency, "
@@ -293,7 +298,7 @@ with tab_tts:
     _leaderboard("tts")
 
 with tab_asr:
-    samples = views.samples()
+    samples = ui_state.samples()
     if not samples:
         st.info("No recordings here: put recordings with a manifest.csv (file,reference) in ../shared/audio or data/.",
                 icon=":material/library_music:")
@@ -304,7 +309,7 @@ with tab_asr:
         asr_pool = b.multiselect("Models in the draw", asr_ready, default=asr_ready, key="ab_asr_pool",
                                  help="Two of these are drawn at random for each trial")
         sample = by_id[sid]
-        st.audio(str(sample.path), format=views.mime_for(sample.name))
+        st.audio(str(sample.path), format=fmt.mime_for(sample.name))
         st.caption("Listen, then read the two transcripts and vote for the more faithful one (no need to play "
                    "anything else: the judge reads).")
         if st.button("New blind trial", key="ab_asr_new", disabled=len(asr_pool) < 2, icon=":material/shuffle:"):

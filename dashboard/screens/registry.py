@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import views
+from dashboard import picker
+from dashboard import state as ui_state
+from dashboard.views import registry as registry_view
 from lab import lifecycle, store
 from lab.catalog import STATES
 from lab.errors import LabError
@@ -35,10 +37,10 @@ st.caption("Every model in the catalog by lifecycle state, with where it runs an
            "step at a time, need a reason, and are kept in an append-only history.")
 alerts = regress.alerts()
 if alerts:
-    st.warning(views.alerts_markdown(alerts), icon=":material/warning:")
+    st.warning(registry_view.alerts_markdown(alerts), icon=":material/warning:")
 
 states = store.model_states()
-options = views.model_options(states, views.availability(), task=None)
+options = picker.model_options(states, ui_state.availability(), task=None)
 counts = st.columns(len(STATES))
 for state, col in zip(STATES, counts, strict=True):
     col.metric(state.capitalize(), sum(1 for o in options if o.state == state), border=True)
@@ -65,9 +67,9 @@ with st.container(border=True):
         (st.error if flash[0] == "error" else st.success)(flash[1])
 
 snapshots = {o.id: lifecycle.metrics_snapshot(o.id) for o in options}
-frames = views.registry_frames(options, snapshots)
+frames = registry_view.registry_frames(options, snapshots)
 for state in STATES:
-    color, icon = views.STATE_STYLE[state]
+    color, icon = picker.STATE_STYLE[state]
     st.subheader(f":{color}[{icon}] {state.capitalize()}")
     frame = frames[state]
     if frame.empty:
@@ -79,7 +81,7 @@ for state in STATES:
     })
 
 st.subheader("Transition history")
-trail = views.transitions_frame(lifecycle.history())
+trail = registry_view.transitions_frame(lifecycle.history())
 if trail.empty:
     st.info("No transitions yet. Promote a model above; every move is recorded here with who, when, why and the "
             "metrics it was decided on.", icon=":material/history_edu:")

@@ -8,7 +8,9 @@ import sys
 import psutil
 import streamlit as st
 
-from dashboard import views
+from dashboard import format as fmt
+from dashboard import state as ui_state
+from dashboard.views import system as system_view
 from lab.loading import default_threads, detect_device
 from lab.machine import cpu_model, gpu, library_versions
 
@@ -31,35 +33,35 @@ m[4].metric("Python", platform.python_version(), border=True)
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Hardware")
-    st.markdown(f"- **CPU:** {views.md_escape(cpu_model())}\n"
-                f"- **GPU:** {views.md_escape(accel['name']) + ' (' + accel['kind'] + ')' if accel else 'none found'}\n"
-                f"- **Platform:** {views.md_escape(platform.platform())}\n"
+    st.markdown(f"- **CPU:** {fmt.md_escape(cpu_model())}\n"
+                f"- **GPU:** {fmt.md_escape(accel['name']) + ' (' + accel['kind'] + ')' if accel else 'none found'}\n"
+                f"- **Platform:** {fmt.md_escape(platform.platform())}\n"
                 f"- **Python:** `{sys.executable}`")
 with right:
     st.subheader("Libraries")
-    versions = views.versions_frame(library_versions())
+    versions = system_view.versions_frame(library_versions())
     st.dataframe(versions, hide_index=True, key="versions", height=35 * (len(versions) + 1) + 3)
 
 st.subheader("Engines and weights")
 head, refresh = st.columns([5, 1], vertical_alignment="bottom")
 head.caption("Where each model's weights come from here, or what to install to make it available.")
 if refresh.button("Re-check", icon=":material/refresh:", key="recheck"):
-    views.availability.clear()
-st.dataframe(views.engines_frame(views.availability()), hide_index=True, key="engines", column_config={
+    ui_state.availability.clear()
+st.dataframe(system_view.engines_frame(ui_state.availability()), hide_index=True, key="engines", column_config={
     "Available": st.column_config.CheckboxColumn(width="small"),
     "Where / how to get them": st.column_config.TextColumn(width="large"),
 })
 
 st.subheader("Models loaded in memory")
-cache = views.model_cache()
+cache = ui_state.model_cache()
 loaded = cache.loaded()
 c = st.columns(3)
 c[0].metric("Loaded", len(loaded))
-c[1].metric("Memory used (estimate)", views.fmt_bytes(cache.used_bytes()))
-c[2].metric("Budget", views.fmt_bytes(cache.budget_bytes), help="LAB_MEMORY_BUDGET_GB, else 60% of RAM; the "
+c[1].metric("Memory used (estimate)", fmt.fmt_bytes(cache.used_bytes()))
+c[2].metric("Budget", fmt.fmt_bytes(cache.budget_bytes), help="LAB_MEMORY_BUDGET_GB, else 60% of RAM; the "
             "least recently used model is evicted to make room")
 if loaded:
-    st.dataframe(views.cache_frame(loaded), hide_index=True, key="cache")
+    st.dataframe(system_view.cache_frame(loaded), hide_index=True, key="cache")
     if st.button("Unload all models", icon=":material/eject:", key="unload"):
         cache.clear()
         st.rerun()
@@ -68,10 +70,10 @@ else:
             icon=":material/hourglass_empty:")
 
 st.subheader("Database")
-db = views.db_info()
+db = system_view.db_info()
 d = st.columns(4)
 d[0].metric("Runs", f"{db.runs:,}")
 d[1].metric("Results", f"{db.results:,}")
-d[2].metric("Database size", views.fmt_bytes(db.size_bytes) if db.path else "server")
-d[3].metric("Stored audio", views.fmt_bytes(db.clips_bytes), help=f"{db.clips:,} clips")
+d[2].metric("Database size", fmt.fmt_bytes(db.size_bytes) if db.path else "server")
+d[3].metric("Stored audio", fmt.fmt_bytes(db.clips_bytes), help=f"{db.clips:,} clips")
 st.markdown(f"- **URL:** `{db.url}`  (set `LAB_DB_URL` to change it)\n- **Clips folder:** `{db.clips_dir}`")

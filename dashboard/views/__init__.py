@@ -1,0 +1,1 @@
+"""One small module per page: what that page shows, shaped for display (pure, typed, tested directly)."""

@@ -1,0 +1,73 @@
+"""What the Compare page shows: the summary table and chart of one comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.cards import CardView, Envelope, waveform_figure
+from dashboard.format import clip_caption, fmt_pct, fmt_seconds, mime_for
+from lab.audio import AudioClip
+from lab.charts import model_color
+from lab.store import ResultRecord
+
+
+def summary_frame(rows: Sequence[ResultRecord]) -> pd.DataFrame:
+    """One row per model: the figures the summary chart and table show."""
+    out = [{
+        "Model": r.model_id, "Latency (s)": r.latency_s, "RTFx": r.rtfx,
+        "WER (%)": None if r.wer is None else r.wer * 100,
+        "CER (%)": None if r.cer is None else r.cer * 100,
+        "Load (s)": r.load_s, "Cached": r.cached, "Error": r.error or "",
+    } for r in rows]
+    return pd.DataFrame(out, columns=["Model", "Latency (s)", "RTFx", "WER (%)", "CER (%)", "Load (s)", "Cached",
+                                      "Error"])
+
+
+def summary_figure(frame: pd.DataFrame) -> go.Figure:
+    """Latency and WER per model side by side (WER only when there was a reference)."""
+    ok = frame[frame["Error"] == ""]
+    has_wer = ok["WER (%)"].notna().any()
+    fig = make_subplots(rows=1, cols=2 if has_wer else 1, horizontal_spacing=0.12,
+                        subplot_titles=["Latency (s) — lower is better"] + (["WER (%) — lower is better"]
+                                                                            if has_wer else []))
+    colors = [model_color(m) for m in ok["Model"]]
+    fig.add_trace(go.Bar(x=ok["Model"], y=ok["Latency (s)"], marker_color=colors, showlegend=False,
+                         text=[fmt_seconds(v) for v in ok["Latency (s)"]], textposition="outside", cliponaxis=False,
+                         hovertemplate="%{x}: %{y:.3f} s<extra></extra>"), row=1, col=1)
+    if has_wer:
+        fig.add_trace(go.Bar(x=ok["Model"], y=ok["WER (%)"], marker_color=colors, showlegend=False,
+                             text=[fmt_pct(None if pd.isna(v) else v / 100) for v in ok["WER (%)"]],
+                             textposition="outside", cliponaxis=False,
+                             hovertemplate="%{x}: %{y:.1f}%<extra></extra>"), row=1, col=2)
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+@dataclass(frozen=True)
+class CompareOutcome:
+    """The last comparison of a session, kept in session state: a rerun only draws it (figures included)."""
+
+    run_id: int | None
+    clip_key: str
+    clip_caption: str
+    audio: bytes
+    mime: str
+    rows: tuple[ResultRecord, ...]
+    cards: tuple[CardView, ...]
+    states: dict[str, str]
+    waveform: go.Figure
+    summary: pd.DataFrame
+    summary_chart: go.Figure
+
+
+def compare_outcome(run_id: int | None, clip_key: str, clip: AudioClip, env: Envelope,
+                    rows: Sequence[ResultRecord], cards: Sequence[CardView], states: Mapping[str, str]
+                    ) -> CompareOutcome:
+    frame = summary_frame(rows)
+    return CompareOutcome(run_id, clip_key, clip_caption(clip), clip.data, mime_for(clip.name), tuple(rows),
+                          tuple(cards), dict(states), waveform_figure(env, rows), frame, summary_figure(frame))
