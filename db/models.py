@@ -66,6 +66,10 @@ class Run(SQLModel, table=True):
     note: str | None = None
     # aggregate figures of the run (eval: per-model corpus WER with CI, ...), added in migration 0002
     summary: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # who runs it and when it last showed life (migration 0004): a run whose owner is gone is interrupted
+    owner_host: str | None = None
+    owner_pid: int | None = None
+    heartbeat_at: datetime | None = None
 
 
 class Result(SQLModel, table=True):
@@ -89,6 +93,13 @@ class Result(SQLModel, table=True):
     cached: bool | None = None
     device: str | None = None
     compute_type: str | None = None
+    # the settings and scoring each result ran with (migration 0004)
+    beam_size: int | None = None
+    threads: int | None = None
+    language_probability: float | None = None
+    score_language: str | None = None  # the language the result was scored in
+    headline_metric: str | None = None  # "wer" or "cer", by that language
+    queue_s: float | None = None  # time waiting for the model, apart from latency_s
     error: str | None = None
     flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     segments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -38,6 +38,12 @@ class ModelResult:
     error: str | None = None
     device: str | None = None
     compute_type: str | None = None
+    beam_size: int | None = None
+    threads: int | None = None
+    language_probability: float | None = None
+    score_language: str | None = None
+    headline_metric: str | None = None
+    queue_s: float | None = None
     flags: list[str] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
@@ -82,7 +88,8 @@ def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
         return ModelResult(model_id, error=str(e))
     engine = loaded.engine
     result = ModelResult(model_id, load_s=loaded.load_s, cached=loaded.cached,
-                         device=engine.config.device, compute_type=engine.config.compute_type)
+                         device=engine.config.device, compute_type=engine.config.compute_type,
+                         beam_size=options.beam_size, threads=engine.config.threads)
     try:
         if warmup and not cache.is_warm(engine):
             result.warmup_s = _warm_up(engine, clip, options)
@@ -107,7 +114,7 @@ def _warm_up(engine, clip: AudioClip, options: AsrOptions) -> float:  # noqa: AN
 
 def _fill(result: ModelResult, t: Transcription, clip: AudioClip, reference: str | None,
           reference_language: str | None = None) -> ModelResult:
-    result.text, result.language = t.text, t.language
+    result.text, result.language, result.language_probability = t.text, t.language, t.language_probability
     result.segments, result.words = t.segments, t.words
     result.flags = flags_for(t.text, clip.samples, t.flags)
     result.rtfx = rtfx(clip.duration_s, result.latency_s or 0.0)
@@ -120,6 +127,7 @@ def _fill(result: ModelResult, t: Transcription, clip: AudioClip, reference: str
                 (t.language, "detected") if t.language else ("en", "default"))
             result.score = score(reference, t.text, lang, source)
         result.wer, result.cer = result.score.wer, result.score.cer
+        result.score_language, result.headline_metric = result.score.language, result.score.headline_metric
     return result
 
 

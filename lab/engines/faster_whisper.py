@@ -40,6 +40,7 @@ class FasterWhisperEngine(BaseEngine):
         return Transcription(
             text=" ".join(s.text.strip() for s in segs).strip(),
             language=info.language,
+            language_probability=info.language_probability,
             segments=[Segment(s.start, s.end, s.text.strip()) for s in segs],
             words=words,
             inference_s=elapsed,

@@ -39,9 +39,15 @@ RESULT_FIELDS: tuple[ResultField, ...] = (
     ResultField("error", str | None, "error", export=True),
     ResultField("cached", bool | None, "cached", export=True),
     ResultField("warmup_s", float | None, "warmup_s", export=True),
-    ResultField("language", str | None, "language"),
-    ResultField("device", str | None, "device"),
-    ResultField("compute_type", str | None, "compute_type"),
+    ResultField("language", str | None, "language", export=True),
+    ResultField("device", str | None, "device", export=True),
+    ResultField("compute_type", str | None, "compute_type", export=True),
+    ResultField("beam_size", int | None, "beam_size", export=True),
+    ResultField("threads", int | None, "threads", export=True),
+    ResultField("language_probability", float | None, "language_probability", export=True),
+    ResultField("score_language", str | None, "score_language", export=True),
+    ResultField("headline_metric", str | None, "headline_metric", export=True),
+    ResultField("queue_s", float | None, "queue_s", export=True),
     ResultField("flags", list[str], "flags"),
     ResultField("raw_wer", float | None, None),
     ResultField("raw_cer", float | None, None),
@@ -82,6 +88,12 @@ class ResultRecord(_Json):
     cached: bool | None = None
     device: str | None = None
     compute_type: str | None = None
+    beam_size: int | None = None
+    threads: int | None = None
+    language_probability: float | None = None
+    score_language: str | None = None
+    headline_metric: str | None = None
+    queue_s: float | None = None
     error: str | None = None
     flags: list[str] = field(default_factory=list)
     segments: list[dict] = field(default_factory=list)
