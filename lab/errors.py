@@ -26,7 +26,17 @@ class EngineError(LabError):
 
 
 class TransitionError(LabError):
-    """A lifecycle transition refused by a rule; the message names the rule."""
+    """A lifecycle transition refused by a rule; the message names the rule, and `rules` carries their codes
+    (e.g. 'needs-evaluation') so a page can offer the action that satisfies it."""
+
+    def __init__(self, message: str, rules: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.rules = rules
+
+    @property
+    def rule(self) -> str | None:
+        """The first rule that refused."""
+        return self.rules[0] if self.rules else None
 
 
 class NotFoundError(LabError):

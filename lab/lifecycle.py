@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from lab import store
 from lab.catalog import STATES, ModelSpec, catalog, get_spec
 from lab.errors import TransitionError
-from lab.store import Transition, model_states
+from lab.store import EvalFigure, RegressionReport, Transition, model_states
 
 # Allowed moves, one step at a time (no skipping experimental → production).
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -44,7 +44,7 @@ def _rule_one_step(spec: ModelSpec, current: str, target: str) -> str | None:
     return None
 
 
-EVAL_KINDS = ("eval", "baseline", "regress", "parity")
+EVAL_KINDS = store.EVAL_RUN_KINDS
 
 
 def _rule_needs_eval(spec: ModelSpec, current: str, target: str) -> str | None:
@@ -52,20 +52,27 @@ def _rule_needs_eval(spec: ModelSpec, current: str, target: str) -> str | None:
     if (current, target) != ("experimental", "candidate"):
         return None
     found = store.has_result_of_kind(spec.id, EVAL_KINDS)
-    return None if found else f"{spec.id} has no stored evaluation; run `lab eval MANIFEST -m {spec.id}` first"
+    return None if found else f"{spec.id} has no stored evaluation; evaluate it (`lab eval MANIFEST -m {spec.id}`)"
+
+
+def latest_regression(model_id: str) -> RegressionReport | None:
+    """The newest regression report covering the model since its state last changed (what the gate reads)."""
+    changed = store.changed_at(model_id)
+    for r in store.regression_reports(limit=None):
+        if model_id in r.models and store.aware(r.created_at) >= changed:
+            return r
+    return None
 
 
 def _rule_needs_passing_regression(spec: ModelSpec, current: str, target: str) -> str | None:
     """candidate → production needs a passing regression report, newer than the model's last change."""
     if (current, target) != ("candidate", "production"):
         return None
-    changed = store.changed_at(spec.id)
-    for r in store.regression_reports(limit=None):
-        if spec.id in r.models and store.aware(r.created_at) >= changed:
-            if r.passed:
-                return None
-            return f"the latest regression report (#{r.report_id}) covering {spec.id} failed"
-    return f"no passing regression report for {spec.id} since it last changed; run `lab regress CONFIG.yaml`"
+    r = latest_regression(spec.id)
+    if r is None:
+        return (f"no passing regression report for {spec.id} since it last changed; set its baseline and run a "
+                "regression gate (`lab baseline set ID MANIFEST`, `lab regress CONFIG.yaml`)")
+    return None if r.passed else f"the latest regression report (#{r.report_id}) covering {spec.id} failed"
 
 
 RULES: list[Rule] = [
@@ -77,17 +84,19 @@ RULES: list[Rule] = [
 
 
 def models_overview() -> list[dict]:
-    """Every catalog model with its lifecycle state and whether (and from where) it can run here:
-    what `lab models` prints and `GET /models` returns."""
+    """Every catalog model with its lifecycle state, whether (and from where) it can run here and its newest
+    evaluation's corpus figures (`latest_eval`): what `lab models` prints and `GET /models` returns."""
     from lab.engines import availability
 
     states = model_states()
+    evals = store.latest_evaluations()
     out = []
     for spec in catalog().values():
         a = availability(spec.id)
         out.append({"id": spec.id, "runtime": spec.runtime, "tasks": list(spec.tasks),
                     "state": states.get(spec.id, spec.default_state), "available": a.available,
-                    "source": a.source, "path": a.path, "hint": None if a.available else a.hint})
+                    "source": a.source, "path": a.path, "hint": None if a.available else a.hint,
+                    "latest_eval": next((f.to_json() for f in evals if f.model_id == spec.id), None)})
     return out
 
 
@@ -95,27 +104,51 @@ def state_of(model_id: str) -> str:
     return store.state_of(get_spec(model_id).id)
 
 
-def check(model_id: str, target: str) -> list[str]:
-    """Reasons the move would be refused, each naming its rule; empty when allowed."""
+def refusals(model_id: str, target: str) -> list[tuple[str, str]]:
+    """(rule, why) for every rule that refuses the move; empty when allowed."""
     spec = get_spec(model_id)
     current = state_of(model_id)
     out = []
     for rule in RULES:
         why = rule.check(spec, current, target)
         if why:
-            out.append(f"[{rule.name}] {why}")
+            out.append((rule.name, why))
             if rule.name in ("known-state", "one-step-at-a-time"):
                 break
     return out
 
 
+def check(model_id: str, target: str) -> list[str]:
+    """Reasons the move would be refused, each naming its rule; empty when allowed."""
+    return [f"[{rule}] {why}" for rule, why in refusals(model_id, target)]
+
+
+def latest_evaluations(model_id: str) -> list[EvalFigure]:
+    """The model's newest evaluation per dataset, newest first: corpus figures from the runs' summaries."""
+    return store.latest_evaluations(get_spec(model_id).id)
+
+
+def evaluations_by_model() -> dict[str, list[EvalFigure]]:
+    """Every model's newest evaluation per dataset (newest first), in one read: the Registry's figures."""
+    out: dict[str, list[EvalFigure]] = {}
+    for f in store.latest_evaluations():
+        out.setdefault(f.model_id, []).append(f)
+    return out
+
+
 def metrics_snapshot(model_id: str) -> dict:
-    """The latest stored figures for a model, kept with the transition as its evidence."""
-    rows = store.recent_results(model_id, 50)
-    wers = [r.wer for r in rows if r.wer is not None]
-    lat = [r.latency_s for r in rows if r.latency_s is not None]
-    return {"results": len(rows), "mean_wer": sum(wers) / len(wers) if wers else None,
-            "mean_latency_s": sum(lat) / len(lat) if lat else None}
+    """The evidence kept with a transition: the evaluation and the regression report the gates read (ids and
+    figures), not an average over ad-hoc runs."""
+    evals = store.latest_evaluations(model_id)
+    report = latest_regression(model_id)
+    return {
+        "evaluation": evals[0].to_json() if evals else None,
+        "evaluations": [f.to_json() for f in evals],
+        "regression": None if report is None else {
+            "report_id": report.report_id, "passed": report.passed, "runs": report.runs,
+            "created_at": report.created_at.isoformat(timespec="seconds") if report.created_at else None,
+            "checks": [c.to_json() for c in report.checks if c.model == model_id]},
+    }
 
 
 def transition(model_id: str, target: str, reason: str, actor: str | None = None) -> list[Transition]:
@@ -123,10 +156,11 @@ def transition(model_id: str, target: str, reason: str, actor: str | None = None
     (two when a new production model displaces the previous one for the same task and language)."""
     spec = get_spec(model_id)
     if not reason or not reason.strip():
-        raise TransitionError("[reason-required] a reason is required for every transition")
-    refused = check(model_id, target)
+        raise TransitionError("[reason-required] a reason is required for every transition", ("reason-required",))
+    refused = refusals(model_id, target)
     if refused:
-        raise TransitionError(f"{model_id}: refused: " + "; ".join(refused))
+        raise TransitionError(f"{model_id}: refused: " + "; ".join(f"[{r}] {why}" for r, why in refused),
+                              tuple(r for r, _ in refused))
     actor = actor or _whoami()
     moves = []
     if target == "production":

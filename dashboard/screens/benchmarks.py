@@ -59,6 +59,9 @@ def _asr_options() -> list[picker.ModelOption]:
 
 def _models(options: list[picker.ModelOption]) -> list[str]:
     ready = [o.id for o in options if o.available]
+    linked = st.query_params.get("model")  # a Registry refusal links here with the model it is about
+    if linked in ready and "b_models" not in st.session_state:
+        st.session_state["b_models"] = [linked]
     picked = st.multiselect("Models", ready, key="b_models", placeholder="Choose one or more ASR models")
     missing = [o for o in options if not o.available]
     if missing:
@@ -217,39 +220,103 @@ def _robustness_tab(ds: Dataset | None, models: list[str]) -> None:
 
 # --- regression gates ---------------------------------------------------------------------------------------
 
-def _run_config() -> None:
-    path = (st.session_state.get("b_regress_config") or "").strip()
-    bar = st.progress(0.0, text="Loading the config…")
+def _set_baselines(ds: Dataset, models: list[str]) -> None:
+    """What `lab baseline set ID MANIFEST` does, for each picked model."""
+    bar = st.progress(0.0, text="Evaluating for the baseline…")
     try:
-        config = regress.load_config(Path(path).expanduser())
         with ui_state.exclusive():
-            report = regress.regress(config, cache=ui_state.model_cache(), progress=_progress(bar))
+            made = [regress.set_baseline(m, ds.path, cache=ui_state.model_cache(), progress=_progress(bar))
+                    for m in models]
     except LabError as e:
-        st.error(str(e), icon=":material/error:")
+        st.session_state["b_regress_flash"] = ("error", str(e))
         return
     finally:
         bar.empty()
-    if report["passed"]:
-        st.success(f"Report #{report['report_id']} passed every check.", icon=":material/check_circle:")
-    else:
-        st.error(f"Report #{report['report_id']} failed; its checks are below.", icon=":material/gpp_bad:")
+    st.session_state["b_regress_flash"] = ("success", " · ".join(
+        f"Baseline #{b.id}: {b.model_id} on {Path(b.dataset).name}, WER {fmt.fmt_pct(b.wer)}" for b in made))
 
-def _regression_tab() -> None:
-    st.caption("A regression config names datasets, models and thresholds (absolute WER, WER increase over the "
-               "model's baseline, p95 latency ratio). Each run stores a report; the latest failed one raises the "
-               "alert at the top of this page and on Registry.")
-    with st.form("b_regress_form", border=True):
-        a, b = st.columns([5, 1], vertical_alignment="bottom")
-        a.text_input("Run a regression config (YAML)", key="b_regress_config",
-                     placeholder="/path/to/regress.yaml (the format is in the README)")
-        clicked = b.form_submit_button("Run", icon=":material/play_arrow:")
-    if clicked:
-        _run_config()
+def _run_gate(config: regress.RegressConfig) -> None:
+    """What `lab regress CONFIG.yaml` does; the stored report shows below."""
+    bar = st.progress(0.0, text="Running the gate…")
+    try:
+        with ui_state.exclusive():
+            report = regress.regress(config, cache=ui_state.model_cache(), progress=_progress(bar))
+    except LabError as e:
+        st.session_state["b_regress_flash"] = ("error", str(e))
+        return
+    finally:
+        bar.empty()
+    st.session_state["b_regress_flash"] = (
+        ("success", f"Report #{report.report_id} passed every check.") if report.passed
+        else ("error", f"Report #{report.report_id} failed; its checks are below."))
+
+def _gate_from_page(ds: Dataset | None, models: list[str]) -> None:
+    a, b, c = st.columns(3)
+    max_wer = a.number_input("Max corpus WER (%)", min_value=0.0, max_value=100.0, value=20.0, step=1.0,
+                             key="b_t_max_wer")
+    points = b.number_input("Max WER increase over the baseline (points)", min_value=0.0, value=1.0, step=0.5,
+                            key="b_t_points")
+    ratio = c.number_input("Max p95 latency ratio to the baseline", min_value=0.0, value=1.5, step=0.1,
+                           key="b_t_ratio")
+    ready = ds is not None and bool(models)
+    if st.button("Run the gate", type="primary", key="b_regress_run", disabled=not ready,
+                 icon=":material/play_arrow:"):
+        try:
+            config = regress.make_config([ds.path], models, {
+                "max_wer": max_wer / 100, "max_wer_increase_points": points,
+                "max_p95_latency_ratio": ratio})
+        except LabError as e:
+            st.session_state["b_regress_flash"] = ("error", str(e))
+        else:
+            _run_gate(config)
+
+def _gate_from_file() -> None:
+    files = {str(p): f"data/{p.name}" for p in benchmarks_view.config_choices()}
+    picked = st.selectbox("Regression config (YAML)", [*files, OTHER], key="b_regress_file",
+                          format_func=lambda p: files.get(p, "Another config (type its path)…"))
+    if picked == OTHER:
+        path = st.text_input("Config path", key="b_regress_config",
+                             placeholder="/path/to/regress.yaml (the format is in the README)").strip()
+    else:
+        path = picked
+    if st.button("Run this config", type="primary", key="b_regress_file_run", disabled=not path,
+                 icon=":material/play_arrow:"):
+        try:
+            config = regress.load_config(Path(path).expanduser())
+        except LabError as e:
+            st.session_state["b_regress_flash"] = ("error", str(e))
+        else:
+            _run_gate(config)
+
+def _regression_tab(ds: Dataset | None, models: list[str]) -> None:
+    st.caption("A gate checks models on a dataset against thresholds: absolute corpus WER, WER increase over the "
+               "model's baseline, p95 latency ratio. Each run stores a report; a passing one newer than a "
+               "candidate's last change lets it be promoted to production on Registry. The latest failed report "
+               "raises the alert at the top of this page and on Registry.")
+    with st.container(border=True):
+        st.markdown("**1 · Baseline** on the dataset above (what `lab baseline set ID MANIFEST` does)")
+        if ds is None or not models:
+            st.caption("Choose a dataset and at least one model above.")
+        else:
+            if st.button("Set baseline", key="b_baseline_set", icon=":material/flag:",
+                         help="Evaluates each picked model on the dataset and stores the figures as its baseline"):
+                _set_baselines(ds, models)
+            st.dataframe(benchmarks_view.baselines_frame(models, ds.path), hide_index=True, key="b_baselines")
+    with st.container(border=True):
+        st.markdown("**2 · Gate** (what `lab regress CONFIG.yaml` does)")
+        source = st.radio("Gate", ("The dataset and models above", "A config file"), horizontal=True,
+                          key="b_regress_source", label_visibility="collapsed")
+        if source == "A config file":
+            _gate_from_file()
+        else:
+            _gate_from_page(ds, models)
+    flash = st.session_state.pop("b_regress_flash", None)
+    if flash:
+        (st.success if flash[0] == "success" else st.error)(fmt.md_escape(flash[1]))
     shown = benchmarks_view.regression_views(regress.reports(20))
     if not shown:
-        st.info("No regression reports yet. Run a config above, or `lab regress CONFIG.yaml` on the command line "
-                "(`lab baseline set MODEL MANIFEST` first, for the checks against a baseline).",
-                icon=":material/rule:")
+        st.info("No regression reports yet. Set baselines and run a gate above, or `lab regress CONFIG.yaml` on "
+                "the command line.", icon=":material/rule:")
         return
     for i, v in enumerate(shown):
         icon = ":material/check_circle:" if v.passed else ":material/cancel:"
@@ -378,7 +445,7 @@ with tab_eval:
 with tab_robust:
     _robustness_tab(dataset, models)
 with tab_regress:
-    _regression_tab()
+    _regression_tab(dataset, models)
 with tab_stab:
     _stability_tab(dataset, asr, models)
 

@@ -81,7 +81,8 @@ def _detail(run_id: int) -> None:
     if as_table:
         m[3].metric("Results", len(results), help=f"{run.errors} failed" if run.errors else None, border=True)
     else:
-        m[3].metric("Best WER", fmt.fmt_pct(run.best_wer), border=True)
+        m[3].metric("Best WER", fmt.fmt_pct(run.best_wer), border=True,
+                    help="The best model's WER on this clip (one clip, not a corpus figure)")
     path = store.clip_audio_path(run.clip_id) if run.clip_id else None
     if path is not None:
         st.audio(str(path), format=fmt.mime_for(path.name))
@@ -96,7 +97,7 @@ def _detail(run_id: int) -> None:
     if as_table:
         corpus, verdicts = history_view.eval_summary(run.summary)
         if not corpus.empty:
-            st.markdown("**Per model, over the dataset**")
+            st.markdown("**Per model, over the dataset** (corpus WER/CER: errors summed over every clip)")
             st.dataframe(corpus, hide_index=True)
             for v in verdicts:
                 st.caption(fmt.md_escape(v))

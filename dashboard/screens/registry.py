@@ -9,7 +9,7 @@ from dashboard import state as ui_state
 from dashboard.views import registry as registry_view
 from lab import lifecycle, store
 from lab.catalog import STATES
-from lab.errors import LabError
+from lab.errors import LabError, TransitionError
 from lab.eval import regress
 
 
@@ -22,7 +22,11 @@ def _apply() -> None:
         return
     try:
         moved = lifecycle.transition(model, target, reason)
-    except LabError as e:  # TransitionError's message names the rule that refused
+    except TransitionError as e:  # the message names the rule; its code picks the action that satisfies it
+        st.session_state["registry_flash"] = ("error", str(e))
+        st.session_state["registry_refusal"] = (list(e.rules), model)
+        return
+    except LabError as e:
         st.session_state["registry_flash"] = ("error", str(e))
         return
     except Exception as e:  # a callback's exception would reach the page as a traceback
@@ -32,9 +36,22 @@ def _apply() -> None:
     st.session_state["registry_flash"] = ("success", " · ".join(
         f"{t.model_id}: {t.from_state} → {t.to_state}" for t in moved) + " (recorded in the history below)")
 
+def _offer_actions(rules: list[str], model: str) -> None:
+    """Beside a refusal: a link to the page section that satisfies the rule, with the CLI way."""
+    for action in registry_view.refusal_actions(rules, model):
+        if action.page:
+            st.page_link(action.page, label=action.label, icon=":material/arrow_forward:",
+                         query_params={"model": model})
+        else:
+            st.caption(action.label)
+        if action.cli:
+            st.caption(f"or on the command line: `{action.cli}`")
+
+
 st.title("Registry")
-st.caption("Every model in the catalog by lifecycle state, with where it runs and how it has scored. Moves go one "
-           "step at a time, need a reason, and are kept in an append-only history.")
+st.caption("Every model in the catalog by lifecycle state, with where it runs and its latest evaluation per dataset "
+           "(corpus WER with its 95% CI; ad-hoc Compare runs do not count). Moves go one step at a time, need a "
+           "reason, and are kept in an append-only history with the evaluation and regression report they passed on.")
 alerts = regress.alerts()
 if alerts:
     st.warning(registry_view.alerts_markdown(alerts), icon=":material/warning:")
@@ -65,9 +82,11 @@ with st.container(border=True):
     flash = st.session_state.pop("registry_flash", None)
     if flash:
         (st.error if flash[0] == "error" else st.success)(flash[1])
+    refusal = st.session_state.pop("registry_refusal", None)
+    if refusal:
+        _offer_actions(*refusal)
 
-snapshots = {o.id: lifecycle.metrics_snapshot(o.id) for o in options}
-frames = registry_view.registry_frames(options, snapshots)
+frames = registry_view.registry_frames(options, lifecycle.evaluations_by_model())
 for state in STATES:
     color, icon = picker.STATE_STYLE[state]
     st.subheader(f":{color}[{icon}] {state.capitalize()}")

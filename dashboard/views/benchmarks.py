@@ -44,6 +44,27 @@ def dataset_choices(shared: Path | None = None, data: Path | None = None) -> lis
     return out
 
 
+def config_choices(data: Path | None = None) -> list[Path]:
+    """Regression configs the Benchmarks page offers: data/*.yaml and data/*.yml."""
+    folder = data or REPO / "data"
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+
+
+def baselines_frame(models: Sequence[str], dataset: Path) -> pd.DataFrame:
+    """The stored baseline of each model on the dataset (`lab.eval.regress.latest_baseline`), or that it has none."""
+    from lab.eval.regress import latest_baseline
+
+    rows = []
+    for m in models:
+        b = latest_baseline(m, dataset)
+        rows.append({"Model": m, "Baseline": f"#{b.id}" if b else "none yet",
+                     "WER": fmt_pct(b.wer) if b else "—", "CER": fmt_pct(b.cer) if b else "—",
+                     "p95 latency": fmt_seconds(b.latency_p95_s) if b else "—",
+                     "Set (UTC)": fmt_when(b.created_at) if b and b.created_at else "—",
+                     "From run": f"#{b.run_id}" if b and b.run_id else "—"})
+    return pd.DataFrame(rows, columns=["Model", "Baseline", "WER", "CER", "p95 latency", "Set (UTC)", "From run"])
+
+
 def dataset_caption(ds: Dataset) -> str:
     scored = sum(1 for r in ds.rows if r.reference)
     missing = sum(1 for r in ds.rows if not r.file.is_file())

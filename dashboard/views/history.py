@@ -18,6 +18,7 @@ from dashboard.format import fmt_flags, fmt_pct, fmt_rtfx, fmt_seconds, fmt_when
 from lab import store
 from lab.catalog import catalog
 from lab.charts import model_color
+from lab.eval.evaluate import RunWer, run_wers
 from lab.metrics import percentiles
 from lab.store import (
     EXPORT_COLUMNS,
@@ -27,6 +28,8 @@ from lab.store import (
     RunFilter,
     RunSummary,
 )
+
+PER_RESULT = ("clip", "duration_s", "reference", "reference_language")
 
 
 def run_filter(model: str | None = None, kind: str | None = None, dates: Sequence[date] = (),
@@ -40,15 +43,27 @@ def run_filter(model: str | None = None, kind: str | None = None, dates: Sequenc
                      clip=(clip or "").strip() or None)
 
 
+def wer_text(w: RunWer) -> str:
+    """A run's WER figure as the History table shows it: corpus WER · CER per model for evaluations."""
+    if w.basis == "corpus":
+        parts = [f"WER {fmt_pct(f.wer)} · CER {fmt_pct(f.cer)}" for f in w.corpus]
+        if len(w.corpus) == 1:
+            return parts[0]
+        return "; ".join(f"{f.model_id}: {p}" for f, p in zip(w.corpus, parts, strict=True))
+    return fmt_pct(w.best_wer)
+
+
 def runs_frame(runs: Sequence[RunSummary]) -> pd.DataFrame:
-    """`store.list_runs` rows → the History table."""
+    """`store.list_runs` rows → the History table. Evaluations show their corpus WER/CER per model (from the
+    run's stored summary); other runs their best single result, and "WER is" says which."""
+    wers = run_wers(runs)
     rows = [{
         "Run": r.run_id, "When (UTC)": fmt_when(r.created_at), "Kind": r.kind, "Status": r.status,
         "Clip": r.clip or "—", "Audio (s)": r.duration_s, "Models": ", ".join(r.models),
-        "Best WER": fmt_pct(r.best_wer), "Errors": r.errors,
+        "WER": wer_text(wers[r.run_id]), "WER is": wers[r.run_id].label, "Errors": r.errors,
     } for r in runs]
     return pd.DataFrame(rows, columns=["Run", "When (UTC)", "Kind", "Status", "Clip", "Audio (s)", "Models",
-                                       "Best WER", "Errors"])
+                                       "WER", "WER is", "Errors"])
 
 
 def results_frame(run: RunDetail) -> pd.DataFrame:
@@ -134,12 +149,17 @@ def wer_over_time(f: RunFilter) -> pd.DataFrame:
 
 
 def wer_figure(frame: pd.DataFrame) -> go.Figure:
+    hourly = bool(len(frame)) and any(t.hour for t in frame["bucket"])
+    when = "%Y-%m-%d %H:%M" if hourly else "%Y-%m-%d"
     fig = go.Figure()
     for model, part in frame.groupby("model", sort=False):
         fig.add_trace(go.Scatter(
             x=part["bucket"], y=part["wer"] * 100, mode="lines+markers", name=str(model),
             line={"color": model_color(str(model)), "width": 2}, customdata=part["n"],
-            hovertemplate=f"{html.escape(str(model))}<br>%{{x}}<br>WER %{{y:.1f}}% (n=%{{customdata}})<extra></extra>"))
+            hovertemplate=f"{html.escape(str(model))}<br>%{{x|{when}}}<br>WER %{{y:.1f}}% (n=%{{customdata}})"
+                          "<extra></extra>"))
+    # a time axis reads as dates (one point alone would otherwise show bare numbers)
+    fig.update_xaxes(type="date", tickformat=when, title_text="UTC")
     fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, yaxis_title="mean WER (%)",
                       title={"text": "WER per model over time", "font": {"size": 14}},
                       legend={"orientation": "h", "y": -0.2})
@@ -156,15 +176,22 @@ def export_csv(f: RunFilter) -> bytes:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(EXPORT_COLUMNS))
     w.writeheader()
-    w.writerows(export_rows(f))
+    w.writerows({**r, "settings": json.dumps(r["settings"], ensure_ascii=False)} for r in export_rows(f))
     return buf.getvalue().encode("utf-8")
 
 
 def export_json(f: RunFilter) -> bytes:
-    """The same rows grouped as runs with their results nested."""
+    """The same rows grouped as runs with their results nested; each result names its own clip and reference
+    (an evaluation's run spans many clips), the run keeps its settings."""
     runs: dict[int, dict[str, Any]] = {}
     for row in export_rows(f):
-        run = runs.setdefault(row["run_id"], {**{k: row[k] for k in RUN_EXPORT_COLUMNS}, "results": []})
+        run = runs.setdefault(row["run_id"], {**{k: row[k] for k in RUN_EXPORT_COLUMNS}, "settings": row["settings"],
+                                              "results": []})
         if row["model_id"] is not None:
-            run["results"].append({k: row[k] for k in RESULT_EXPORT_COLUMNS})
+            run["results"].append({k: row[k] for k in (*RESULT_EXPORT_COLUMNS, *PER_RESULT)})
+    for run in runs.values():  # run-level clip/reference only when every result shares it
+        for k in PER_RESULT:
+            values = {r[k] for r in run["results"]}
+            if len(values) > 1:
+                run[k] = None
     return json.dumps(list(runs.values()), indent=2, ensure_ascii=False).encode("utf-8")

@@ -211,7 +211,11 @@ def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: A
         report.run_id = run_id
         if run_id is not None:
             errors = sum(m.errors for m in report.models)
-            store.finish_run(run_id, "done" if not errors else "partial", summary=report.to_json(per_clip=False))
+            # each clip's reference and language travel with the run, so exports can fill them per result
+            refs = [{"clip_id": clip_ids[row.file], "file": row.name, "reference": row.reference,
+                     "language": row.language} for row, _ in clips]
+            store.finish_run(run_id, "done" if not errors else "partial",
+                             summary={**report.to_json(per_clip=False), "clips": refs})
         finished = True
         return report
     finally:
@@ -340,3 +344,32 @@ def parity(dataset: Dataset | str | Path, model_ids: Sequence[str], cache: Model
     wers = [m.wer for m in report.models if m.wer is not None]
     spread = (max(wers) - min(wers)) * 100 if len(wers) == len(model_ids) and wers else None
     return ParityReport(report, len(ok), identical, identical_raw, spread)
+
+
+@dataclass(frozen=True)
+class RunWer:
+    """What a run's WER figure is: an evaluation's corpus WER/CER per model (from its stored summary), or for
+    any other run the best single result, with `basis` saying which."""
+
+    basis: str  # "corpus" (evaluation, per model), "clip" (one clip), "best result" (several clips), "none"
+    corpus: list[store.EvalFigure]
+    best_wer: float | None
+
+    @property
+    def label(self) -> str:
+        return {"corpus": "corpus WER per model over the dataset", "clip": "best model's WER on this clip",
+                "best result": "best single result (not a corpus figure)", "none": "no WER"}[self.basis]
+
+
+def run_wers(runs: Sequence[store.RunSummary]) -> dict[int, RunWer]:
+    """Each listed run's honest WER figure (History's table and run header)."""
+    corpus = store.run_eval_figures([r.run_id for r in runs])
+    out = {}
+    for r in runs:
+        if r.run_id in corpus:
+            out[r.run_id] = RunWer("corpus", corpus[r.run_id], None)
+        elif r.best_wer is None:
+            out[r.run_id] = RunWer("none", [], None)
+        else:
+            out[r.run_id] = RunWer("clip" if r.clip else "best result", [], r.best_wer)
+    return out

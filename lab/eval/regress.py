@@ -73,6 +73,27 @@ def load_config(path: str | Path) -> RegressConfig:
                          (base / report).resolve() if report else None, raw)
 
 
+def make_config(datasets: list[str | Path], models: list[str], thresholds: dict[str, float | None]) -> RegressConfig:
+    """A config built from chosen values (the Benchmarks page) instead of a YAML file; thresholds left None are
+    not checked. Stored with the report like a file's contents."""
+    if not datasets or not models:
+        raise LabError("A regression gate needs at least one dataset and one model.")
+    chosen = {k: float(v) for k, v in thresholds.items() if v is not None}
+    unknown = set(chosen) - set(THRESHOLD_KEYS)
+    if unknown:
+        raise LabError(f"unknown thresholds {sorted(unknown)}; known: {', '.join(THRESHOLD_KEYS)}.")
+    if not chosen:
+        raise LabError("A regression gate needs at least one threshold.")
+    for m in models:
+        get_spec(m)
+    paths = [Path(d).expanduser().resolve() for d in datasets]
+    for p in paths:
+        if not p.is_file():
+            raise LabError(f"{p}: no such manifest.")
+    raw = {"datasets": [str(p) for p in paths], "models": list(models), "thresholds": chosen}
+    return RegressConfig(paths, list(models), chosen, None, raw)
+
+
 Check = RegressionCheck  # one threshold check (the stored record)
 
 
@@ -89,7 +110,8 @@ def _checks(model: str, dataset: Path, ev: EvalReport, t: dict[str, float]) -> l
         if key not in t:
             continue
         if base is None:
-            out.append(Check(model, name, key, None, t[key], False, "no baseline: run `lab baseline set`"))
+            out.append(Check(model, name, key, None, t[key], False,
+                             "no baseline: set one (Benchmarks → Regression gates, or `lab baseline set`)"))
             continue
         if key == "max_wer_increase_points":
             value = None if m.wer is None else (m.wer - base.wer) * 100

@@ -4,6 +4,7 @@
     models    lifecycle states and the transition trail
     reports   baselines and regression reports
     votes     blind A/B votes
+    evals     stored evaluations as corpus figures (each model's latest per dataset)
     history   the History page's queries (distinct values, chart data, export, counts)
     records   the typed records all of them take and return, and the result field list
 
@@ -11,6 +12,7 @@ Nothing outside this package imports `db`, SQLModel or SQLAlchemy.
 """
 
 from lab.store._db import aware, session
+from lab.store.evals import EVAL_RUN_KINDS, latest_evaluations, run_eval_figures
 from lab.store.history import counts, export_rows, latencies, result_models, run_kinds, wer_buckets
 from lab.store.models import (
     changed_at,
@@ -32,6 +34,7 @@ from lab.store.records import (
     RUN_EXPORT_COLUMNS,
     Baseline,
     DbCounts,
+    EvalFigure,
     RegressionCheck,
     RegressionReport,
     ResultField,
@@ -60,11 +63,12 @@ from lab.store.votes import add_vote, vote_count, votes
 
 __all__ = [
     "EXPORT_COLUMNS", "RESULT_COLUMNS", "RESULT_EXPORT_COLUMNS", "RESULT_FIELDS", "RESULT_JSON_KEYS",
-    "RUN_EXPORT_COLUMNS", "Baseline", "DbCounts", "RegressionCheck", "RegressionReport", "ResultField", "ResultRecord",
-    "RunDetail", "RunFilter", "RunSummary", "Transition", "Vote", "add_baseline", "add_regression_report",
-    "add_result", "add_vote", "changed_at", "clip_audio_path", "clips_dir", "count_runs", "counts", "delete_run",
-    "ensure_models", "export_rows", "filtered", "finish_run", "get_run", "has_result_of_kind", "latencies",
-    "latest_baseline", "list_runs", "model_states", "models_in_state", "recent_results", "record_transitions",
-    "regression_reports", "result_models", "run_kinds", "save_clip", "session", "start_run", "state_of",
-    "transitions", "vote_count", "votes", "wer_buckets", "aware",
+    "RUN_EXPORT_COLUMNS", "EVAL_RUN_KINDS", "Baseline", "DbCounts", "EvalFigure", "RegressionCheck",
+    "RegressionReport", "ResultField", "ResultRecord", "RunDetail", "RunFilter", "RunSummary", "Transition", "Vote",
+    "add_baseline", "add_regression_report", "add_result", "add_vote", "changed_at", "clip_audio_path", "clips_dir",
+    "count_runs", "counts", "delete_run", "ensure_models", "export_rows", "filtered", "finish_run", "get_run",
+    "has_result_of_kind", "latencies", "latest_baseline", "latest_evaluations", "list_runs", "model_states",
+    "models_in_state", "recent_results", "record_transitions", "regression_reports", "result_models",
+    "run_eval_figures", "run_kinds", "save_clip", "session", "start_run", "state_of", "transitions", "vote_count",
+    "votes", "wer_buckets", "aware",
 ]

@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from db.models import Clip, Result, Run
 from lab.store._db import session
-from lab.store.records import EXPORT_COLUMNS, RESULT_EXPORT_COLUMNS, DbCounts
+from lab.store.records import EXPORT_COLUMNS, RESULT_EXPORT_COLUMNS, RUN_EXPORT_COLUMNS, DbCounts
 from lab.store.runs import RunFilter, filtered
 
 
@@ -59,19 +60,46 @@ def wer_buckets(f: RunFilter) -> list[tuple[str, str, float, int]]:
 
 def export_rows(f: RunFilter) -> list[dict[str, Any]]:
     """Every filtered run, one row per model result (a run without results gives one row), newest first;
-    keys are `EXPORT_COLUMNS`."""
+    keys are `EXPORT_COLUMNS`. A result's own clip (an evaluation's, one run over many clips) fills the clip,
+    duration, reference and reference language; a model filter keeps only that model's rows."""
+    result_clip = aliased(Clip)
     cols = [Run.id, Run.created_at, Run.kind, Run.status, Clip.name, Clip.duration_s, Run.reference,
-            *(getattr(Result, c) for c in RESULT_EXPORT_COLUMNS)]
+            *(getattr(Result, c) for c in RESULT_EXPORT_COLUMNS), Run.settings, Result.clip_id,
+            result_clip.name, result_clip.duration_s]
     q = (select(*cols).select_from(Run).outerjoin(Clip, col(Clip.id) == col(Run.clip_id))
-         .outerjoin(Result, col(Result.run_id) == col(Run.id)))
+         .outerjoin(Result, col(Result.run_id) == col(Run.id))
+         .outerjoin(result_clip, col(result_clip.id) == col(Result.clip_id)))
+    if f.model:
+        q = q.where(Result.model_id == f.model)
     q = filtered(q, f).order_by(col(Run.created_at).desc(), col(Run.id).desc(), col(Result.id))
     with session() as s:
         rows = s.exec(q).all()
+        per_clip = _clip_references(s, {r[0] for r in rows if r[-3] is not None})
+    n = len(RUN_EXPORT_COLUMNS) + len(RESULT_EXPORT_COLUMNS)
     out = []
     for r in rows:
-        d = dict(zip(EXPORT_COLUMNS, r, strict=True))
+        d = dict(zip(EXPORT_COLUMNS[:n], r[:n], strict=True))
+        settings, clip_id, clip_name, clip_duration = r[n:]
+        ref = per_clip.get((d["run_id"], clip_id), {})
+        d["clip"] = clip_name or d["clip"]
+        d["duration_s"] = clip_duration if clip_name else d["duration_s"]
+        d["reference"] = ref.get("reference") or d["reference"]
+        d["reference_language"] = ref.get("language") or d.get("score_language")
+        d["settings"] = settings or {}
         d["created_at"] = d["created_at"].isoformat(timespec="seconds") if d["created_at"] else None
         out.append(d)
+    return out
+
+
+def _clip_references(s, run_ids: set[int]) -> dict[tuple[int, int], dict]:  # noqa: ANN001 - a session
+    """(run, clip) → {reference, language} from evaluation summaries (`clips`, stored by lab.eval.evaluate)."""
+    if not run_ids:
+        return {}
+    out = {}
+    for run_id, summary in s.exec(select(Run.id, Run.summary).where(col(Run.id).in_(run_ids))).all():
+        for c in (summary or {}).get("clips") or []:
+            if isinstance(c, dict) and c.get("clip_id") is not None:
+                out[(run_id, c["clip_id"])] = c
     return out
 
 

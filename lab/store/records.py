@@ -59,7 +59,9 @@ RESULT_COLUMNS: tuple[str, ...] = tuple(f.column for f in RESULT_FIELDS)
 RESULT_JSON_KEYS: tuple[str, ...] = tuple(f.json for f in RESULT_FIELDS if f.json)
 RUN_EXPORT_COLUMNS: tuple[str, ...] = ("run_id", "created_at", "kind", "status", "clip", "duration_s", "reference")
 RESULT_EXPORT_COLUMNS: tuple[str, ...] = tuple(f.column for f in RESULT_FIELDS if f.export)
-EXPORT_COLUMNS: tuple[str, ...] = RUN_EXPORT_COLUMNS + RESULT_EXPORT_COLUMNS
+# per row: the language of the clip's reference (the manifest's, for evaluations) and the run's settings
+ROW_EXPORT_COLUMNS: tuple[str, ...] = ("reference_language", "settings")
+EXPORT_COLUMNS: tuple[str, ...] = RUN_EXPORT_COLUMNS + RESULT_EXPORT_COLUMNS + ROW_EXPORT_COLUMNS
 
 
 class _Json:
@@ -138,6 +140,49 @@ class RunDetail(RunSummary):
         d = asdict(self)
         d["results"] = [r.to_json() for r in self.results]
         return d
+
+
+@dataclass(frozen=True)
+class EvalFigure(_Json):
+    """One model's corpus figures from a stored dataset evaluation (the run's summary, not a single clip)."""
+
+    model_id: str
+    run_id: int
+    kind: str  # eval, baseline, regress or parity
+    dataset: str  # the manifest's resolved path
+    created_at: IsoDatetime | None
+    wer: float | None
+    wer_ci: tuple[float, float] | None
+    cer: float | None
+    clips: int  # clips scored
+    errors: int
+
+    @property
+    def dataset_name(self) -> str:
+        """The manifest's folder and name ('samples/manifest.csv'): enough to tell datasets apart."""
+        return "/".join(self.dataset.replace("\\", "/").rstrip("/").split("/")[-2:]) or self.dataset
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["wer_ci"] = list(self.wer_ci) if self.wer_ci else None
+        d["created_at"] = self.created_at.isoformat(timespec="seconds") if self.created_at else None
+        d["dataset_name"] = self.dataset_name
+        return d
+
+
+def eval_figures(run_id: int, kind: str, created_at: datetime | None, settings: dict | None,
+                 summary: dict | None) -> list[EvalFigure]:
+    """An evaluation run's stored summary → one corpus figure per model ([] when it has no summary)."""
+    dataset = str((settings or {}).get("dataset") or (summary or {}).get("dataset") or "?")
+    out = []
+    for m in (summary or {}).get("models") or []:
+        if not isinstance(m, dict) or not m.get("model"):
+            continue
+        ci = m.get("wer_ci")
+        out.append(EvalFigure(model_id=m["model"], run_id=run_id, kind=kind, dataset=dataset, created_at=created_at,
+                              wer=m.get("wer"), wer_ci=(ci[0], ci[1]) if ci and None not in ci else None,
+                              cer=m.get("cer"), clips=int(m.get("clips") or 0), errors=int(m.get("errors") or 0)))
+    return out
 
 
 @dataclass(frozen=True)
