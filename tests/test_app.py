@@ -171,6 +171,8 @@ def test_registry_refuses_illegal_moves_with_the_rule_and_records_a_legal_one(la
     assert "[reason-required]" in at.error[0].value
     _apply(at, TINY, "candidate", "WER 0% on jfk")
     assert "[needs-evaluation]" in at.error[0].value  # the rule's own message, whatever the core's rules are
+    (link,) = at.get("page_link")  # and the page action that satisfies it
+    assert link.proto.page == "benchmarks" and link.proto.query_string == "model=faster-whisper%3Atiny.en"
     assert store.model_states()[TINY] == "experimental"
 
     run_id = store.start_run("eval", {}, {})
@@ -183,7 +185,7 @@ def test_registry_refuses_illegal_moves_with_the_rule_and_records_a_legal_one(la
     trail = table(at, "Reason")
     assert list(trail[["Model", "From", "To", "Reason"]].iloc[0]) == [TINY, "experimental", "candidate",
                                                                       "WER 0% on jfk"]
-    assert trail["Mean WER"].iloc[0] == "0.0%"  # the evidence the move was decided on
+    assert list(trail.columns[-2:]) == ["Evaluation", "Regression report"]  # the evidence the move was decided on
     candidates = next(d.value for d in at.dataframe if "Model" in d.value.columns and TINY in set(d.value["Model"]))
     assert list(candidates["Model"]) == [TINY]
 
@@ -216,13 +218,13 @@ def test_history_paginates_filters_opens_and_deletes(lab_db: Path, jfk: Path) ->
     at = app("history")
     clean(at)
     at.selectbox(key="page_size").set_value(10).run()
-    assert list(table(at, "Best WER")["Run"]) == ids[::-1][:10]  # newest first
+    assert list(table(at, "WER is")["Run"]) == ids[::-1][:10]  # newest first
     assert any("Runs 1–10 of 23 · page 1 of 3" in c.value for c in at.caption)
     at.number_input(key="page").set_value(3).run()
-    assert list(table(at, "Best WER")["Run"]) == ids[2::-1]
+    assert list(table(at, "WER is")["Run"]) == ids[2::-1]
     at.selectbox(key="f_kind").set_value("eval").run()  # a filter change goes back to page 1
     assert at.number_input(key="page").value == 1
-    assert set(table(at, "Best WER")["Run"]) == set(ids[::3])
+    assert set(table(at, "WER is")["Run"]) == set(ids[::3])
     at.selectbox(key="f_kind").set_value(None)
     at.text_input(key="f_clip").input("nothing-like-this").run()
     assert "No runs match these filters" in at.info[0].value
@@ -254,6 +256,7 @@ def test_history_charts_and_export_cover_the_filtered_runs(lab_db: Path, jfk: Pa
     wer = history_view.wer_over_time(history_view.run_filter())
     assert list(wer["model"]) == [TINY] and wer["n"].sum() == 9
     assert abs(wer["wer"].iloc[0] - np.mean([0.01 * i for i in range(9)])) < 1e-9
+    assert history_view.wer_figure(wer).layout.xaxis.type == "date"  # the time axis reads as dates
     csv_text = history_view.export_csv(f).decode()
     assert csv_text.splitlines()[0].startswith("run_id,created_at,kind") and len(csv_text.splitlines()) == 4
     runs = json.loads(history_view.export_json(f))

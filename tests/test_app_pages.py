@@ -18,7 +18,7 @@ from dashboard.views import history as history_view
 from dashboard.views import listen as listen_view
 from dashboard.views import registry as registry_view
 from db.models import RegressionReport, Vote
-from lab import store
+from lab import lifecycle, store
 from lab.audio import SAMPLE_RATE, to_wav_bytes
 from lab.catalog import get_spec
 from lab.charts import accuracy_speed_figure
@@ -163,6 +163,75 @@ def test_failed_regression_report_raises_alerts_on_benchmarks_and_registry(lab_d
     at = app("benchmarks")
     clean(at)
     assert not at.warning
+
+
+def _move(at: AppTest, model: str, target: str, reason: str) -> AppTest:
+    at.selectbox(key="t_model").set_value(model)
+    at.selectbox(key="t_target").set_value(target)
+    at.text_input(key="t_reason").input(reason)
+    return at.button(key="t_apply").click().run()
+
+
+@pytest.mark.slow
+def test_a_model_goes_from_experimental_to_production_using_only_the_dashboard(lab_db: Path) -> None:
+    samples = next(c.path for c in benchmarks_view.dataset_choices() if c.label == "data/samples/manifest.csv")
+    # 1. evaluate on Benchmarks
+    at = app("benchmarks")
+    at.selectbox(key="b_dataset").set_value(str(samples)).run()
+    at.multiselect(key="b_models").set_value([TINY]).run()
+    at.button(key="b_eval_run").click().run(timeout=300)
+    clean(at)
+    (m,) = store.get_run(at.session_state["b_eval_open"]).summary["models"]
+
+    # 2. promote to candidate on Registry, which shows that evaluation's corpus WER
+    reg = app("registry")
+    assert table(reg, "Corpus WER").set_index("Model").loc[TINY, "Corpus WER"] == fmt.fmt_pct(m["wer"])
+    _move(reg, TINY, "candidate", "corpus WER on the samples")
+    clean(reg)
+    assert store.model_states()[TINY] == "candidate"
+    # production is refused, naming the rule, with the Benchmarks action that satisfies it
+    _move(reg, TINY, "production", "ship it")
+    assert "[needs-passing-regression]" in reg.error[0].value
+    (link,) = reg.get("page_link")
+    assert link.proto.page == "benchmarks" and "regression gate" in link.proto.label
+
+    # 3. follow the link: the model is picked; set its baseline and run a gate on Benchmarks
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("screens/benchmarks.py")
+    at.query_params["model"] = TINY
+    at.run()
+    assert at.multiselect(key="b_models").value == [TINY]
+    at.selectbox(key="b_dataset").set_value(str(samples)).run()
+    at.button(key="b_baseline_set").click().run(timeout=300)
+    clean(at)
+    baseline = regress.latest_baseline(TINY, samples)
+    assert baseline is not None and table(at, "Baseline").iloc[0]["Baseline"] == f"#{baseline.id}"
+    at.number_input(key="b_t_ratio").set_value(10.0)  # latency on a shared CPU is not what this test is about
+    at.button(key="b_regress_run").click().run(timeout=300)
+    clean(at)
+    (report,) = regress.reports(5)
+    assert report.passed and fmt.md_escape(f"Report #{report.report_id} passed") in at.success[0].value
+
+    # 4. promote to production on Registry; the audit trail keeps the report and evaluation it passed on
+    reg = app("registry")
+    _move(reg, TINY, "production", "gate passed on the samples")
+    clean(reg)
+    assert store.model_states()[TINY] == "production"
+    (last, *_) = lifecycle.history(TINY)
+    assert last.metrics["regression"]["report_id"] == report.report_id
+    assert last.metrics["evaluation"]["run_id"] in report.runs
+    assert table(reg, "Regression report").iloc[0]["Regression report"].startswith(
+        f"report #{report.report_id} passed")
+
+
+def test_a_regression_config_that_does_not_exist_is_one_line(lab_db: Path) -> None:
+    at = app("benchmarks")
+    at.radio(key="b_regress_source").set_value("A config file").run()
+    at.selectbox(key="b_regress_file").set_value("__other__").run()
+    at.text_input(key="b_regress_config").input("/nowhere/regress.yaml").run()
+    at.button(key="b_regress_file_run").click().run()
+    assert not at.exception
+    assert "no such regression config" in at.error[0].value and not regress.reports(5)
 
 
 # --- Listen ----------------------------------------------------------------------------------------------------

@@ -112,7 +112,9 @@ def test_lifecycle_rules_and_append_only_audit(fresh_db: str) -> None:
     assert [(t.from_state, t.to_state) for t in trail] == [
         ("production", "candidate"), ("candidate", "production"), ("experimental", "candidate")]
     assert trail[-1].actor == "ana" and trail[-1].reason == "good WER on jfk"
-    assert "results" in trail[-1].metrics
+    # the evidence each move was decided on: the evaluation and the regression report the gates read
+    assert set(trail[-1].metrics) == {"evaluation", "evaluations", "regression"}
+    assert trail[1].metrics["regression"]["passed"] is True and trail[1].metrics["regression"]["report_id"] == 1
     with session() as s:
         n = s.exec(text("select count(*) from transitions")).scalar()  # type: ignore[call-overload]
     assert n == 5
@@ -162,10 +164,13 @@ def test_one_field_list_gives_the_json_the_row_and_the_export() -> None:
 
     assert tuple(ModelResult("m").to_json()) == store.RESULT_JSON_KEYS == (
         "model", "text", "wer", "cer", "latency_s", "rtfx", "load_s", "error", "cached", "warmup_s", "language",
-        "device", "compute_type", "flags")
+        "device", "compute_type", "beam_size", "threads", "language_probability", "score_language",
+        "headline_metric", "queue_s", "flags")
     assert set(store.EXPORT_COLUMNS) == {"run_id", "created_at", "kind", "status", "clip", "duration_s", "reference",
                                          "model_id", "text", "wer", "cer", "latency_s", "rtfx", "load_s", "cached",
-                                         "warmup_s", "error"}
+                                         "warmup_s", "error", "language", "device", "compute_type", "beam_size",
+                                         "threads", "language_probability", "score_language", "headline_metric",
+                                         "queue_s", "reference_language", "settings"}
     assert set(store.RESULT_EXPORT_COLUMNS) <= set(store.RESULT_COLUMNS)
 
 

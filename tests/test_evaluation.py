@@ -150,7 +150,8 @@ def test_every_lifecycle_gate(tmp_path: Path, fresh_db: str) -> None:
     # the audit trail has every move with the metrics it was decided on
     trail = lifecycle.history(SPHINX)
     assert [t.to_state for t in trail] == ["experimental", "deprecated", "production", "candidate"]
-    assert trail[-1].metrics["results"] >= 1
+    assert trail[-1].metrics["evaluation"]["model_id"] == SPHINX and trail[-1].metrics["evaluation"]["run_id"]
+    assert trail[2].metrics["regression"]["passed"] is True  # the report the production gate read
     # CLI: a refusal exits 2 and names the rule
     p = lab("promote", TINY, "--to", "deprecated", "--reason", "")
     assert p.returncode == 2 and "[reason-required]" in p.stderr
