@@ -77,6 +77,11 @@ def test_history_registry_and_audit_show_the_evaluations_corpus_figures(fresh_db
     assert [r["clip"] for r in nested[0]["results"]] == ["jfk.flac", "beckett.wav"] and nested[0]["clip"] is None
     assert "settings" in history_view.export_csv(f).decode().splitlines()[0]
 
+    # `lab history` prints the same corpus figure, labelled
+    out = run_lab("history", "--limit", "10")
+    assert out.returncode == 0, out.stderr
+    assert f"{TINY}={m.wer:.3f} (corpus)" in out.stdout and "BEST WER" not in out.stdout
+
 
 def test_export_with_a_model_filter_keeps_only_that_models_rows(fresh_db: str) -> None:
     run_id = store.start_run("compare", {"beam_size": 5}, {}, reference="hello world")

@@ -137,8 +137,18 @@ def history(
     if not runs:
         typer.echo("No runs yet. Try: lab transcribe FILE -m faster-whisper:tiny.en")
         return
+    from lab.eval.evaluate import run_wers
+
+    wers = run_wers(runs)
     _table([[r.run_id, r.created_at, r.kind, r.status, r.clip or "-", ",".join(r.models),
-             _fmt(r.best_wer)] for r in runs], ["RUN", "WHEN (UTC)", "KIND", "STATUS", "CLIP", "MODELS", "BEST WER"])
+             _run_wer(wers[r.run_id])] for r in runs], ["RUN", "WHEN (UTC)", "KIND", "STATUS", "CLIP", "MODELS", "WER"])
+
+
+def _run_wer(w) -> str:  # noqa: ANN001 - a lab.eval.evaluate.RunWer (imported lazily)
+    """An evaluation's corpus WER per model; another run's best single result, marked as such."""
+    if w.basis == "corpus":
+        return " ".join(f"{f.model_id}={_fmt(f.wer)}" for f in w.corpus) + " (corpus)"
+    return "-" if w.best_wer is None else f"{_fmt(w.best_wer)} (best result)"
 
 
 @app.command()
