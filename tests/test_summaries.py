@@ -111,3 +111,14 @@ def test_lab_models_json_adds_latest_eval(fresh_db: str) -> None:
     assert out.returncode == 0, out.stderr
     models = json.loads(out.stdout)
     assert all("latest_eval" in m for m in models) and {m["latest_eval"] for m in models} == {None}
+
+
+def test_a_one_clip_evaluation_opens_as_corpus_tables_not_a_best_clip_card() -> None:
+    from lab.store import ResultRecord, RunDetail
+
+    results = [ResultRecord(model_id=TINY, clip_id=1, wer=0.0)]
+    common = {"run_id": 1, "created_at": "2026-01-02T03:04:05", "status": "done", "clip": None, "duration_s": None,
+              "models": [TINY], "best_wer": 0.0, "errors": 0, "results": results}
+    evaluation = RunDetail(kind="eval", summary={"models": [{"model": TINY, "wer": 0.1}]}, **common)
+    assert history_view.as_table(evaluation, 6)
+    assert not history_view.as_table(RunDetail(kind="compare", **common), 6)

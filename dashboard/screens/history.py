@@ -72,8 +72,7 @@ def _detail(run_id: int) -> None:
     st.caption(f"{fmt.fmt_when(run.created_at)} UTC · {run.kind} · {run.status}")
     results = run.results
     clips = run.clip_names
-    # one result per model (a comparison) gets cards; a dataset evaluation gets a table
-    as_table = len(results) > MAX_CARDS or len({r.model_id for r in results}) < len(results)
+    as_table = history_view.as_table(run, MAX_CARDS)
     m = st.columns(4)
     m[0].metric("Clip", run.clip or (f"{len(clips)} clips" if clips else "—"), border=True)
     m[1].metric("Audio", fmt.fmt_seconds(run.duration_s, 1), border=True)

@@ -66,6 +66,13 @@ def runs_frame(runs: Sequence[RunSummary]) -> pd.DataFrame:
                                        "WER", "WER is", "Errors"])
 
 
+def as_table(run: RunDetail, max_cards: int) -> bool:
+    """One result per model (a comparison) gets cards; a dataset evaluation (even of one clip: its figures are
+    corpus figures) or a run with many results gets tables."""
+    evaluation = run.kind in store.EVAL_RUN_KINDS and bool((run.summary or {}).get("models"))
+    return evaluation or len(run.results) > max_cards or len({r.model_id for r in run.results}) < len(run.results)
+
+
 def results_frame(run: RunDetail) -> pd.DataFrame:
     """A run's results as a table (runs with many results, e.g. evaluations over a dataset)."""
     names = run.clip_names
