@@ -39,12 +39,12 @@ class Transcription:
 
     text: str
     language: str | None = None
-    language_probability: float | None = None  # the engine's confidence in `language`, where it gives one
     segments: list[Segment] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
     inference_s: float = 0.0
     # e.g. "truncated" when generation stopped at the token budget instead of an end token
     flags: list[str] = field(default_factory=list)
+    language_probability: float | None = None  # the engine's confidence in `language`, where it gives one
 
 
 @dataclass
