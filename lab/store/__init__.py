@@ -5,6 +5,8 @@
     reports   baselines and regression reports
     votes     blind A/B votes
     history   the History page's queries (distinct values, chart data, export, counts)
+    keys      HTTP API keys (hashes only)
+    requests  the HTTP API's request log, for /stats
     records   the typed records all of them take and return, and the result field list
 
 Nothing outside this package imports `db`, SQLModel or SQLAlchemy.
@@ -12,6 +14,7 @@ Nothing outside this package imports `db`, SQLModel or SQLAlchemy.
 
 from lab.store._db import aware, session
 from lab.store.history import counts, export_rows, latencies, result_models, run_kinds, wer_buckets
+from lab.store.keys import create_key, list_keys, revoke_key, verify_key
 from lab.store.models import (
     changed_at,
     ensure_models,
@@ -30,10 +33,12 @@ from lab.store.records import (
     RESULT_FIELDS,
     RESULT_JSON_KEYS,
     RUN_EXPORT_COLUMNS,
+    ApiKeyRecord,
     Baseline,
     DbCounts,
     RegressionCheck,
     RegressionReport,
+    RequestStats,
     ResultField,
     ResultRecord,
     RunDetail,
@@ -42,6 +47,7 @@ from lab.store.records import (
     Vote,
 )
 from lab.store.reports import add_baseline, add_regression_report, latest_baseline, regression_reports
+from lab.store.requests import log_request, request_stats
 from lab.store.runs import (
     RunFilter,
     add_result,
@@ -59,6 +65,8 @@ from lab.store.runs import (
 from lab.store.votes import add_vote, vote_count, votes
 
 __all__ = [
+    "ApiKeyRecord", "RequestStats", "create_key", "list_keys", "log_request", "request_stats", "revoke_key",
+    "verify_key",
     "EXPORT_COLUMNS", "RESULT_COLUMNS", "RESULT_EXPORT_COLUMNS", "RESULT_FIELDS", "RESULT_JSON_KEYS",
     "RUN_EXPORT_COLUMNS", "Baseline", "DbCounts", "RegressionCheck", "RegressionReport", "ResultField", "ResultRecord",
     "RunDetail", "RunFilter", "RunSummary", "Transition", "Vote", "add_baseline", "add_regression_report",
