@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     max_audio_s: float = Field(default=30 * 60, gt=0)
     shared_audio: Path = REPO.parent / "shared" / "audio"
     debug: bool = False
+    # the HTTP API (`lab serve`): per-key rate limit, upload size, per-model queue, per-request time limit
+    rate_limit: str = "120/minute"  # `limits` notation, e.g. "10/second", "1000/hour"
+    max_upload_mb: float = Field(default=50, gt=0)
+    queue_length: int = Field(default=8, ge=1)  # requests waiting per model before 503
+    request_timeout_s: float = Field(default=300, gt=0)
+    serve_slots: int = Field(default=1, ge=1)  # models running at once; each already uses LAB_THREADS
     # Hugging Face's own switch, read here so no other module looks at the environment
     hf_hub_offline: bool = Field(default=False, validation_alias=AliasChoices("HF_HUB_OFFLINE"))
 
