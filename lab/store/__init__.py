@@ -12,7 +12,7 @@
 Nothing outside this package imports `db`, SQLModel or SQLAlchemy.
 """
 
-from lab.store._db import aware, session
+from lab.store._db import aware, schema_problem, session
 from lab.store.history import counts, export_rows, latencies, result_models, run_kinds, wer_buckets
 from lab.store.keys import create_key, list_keys, revoke_key, verify_key
 from lab.store.models import (
@@ -66,7 +66,7 @@ from lab.store.votes import add_vote, vote_count, votes
 
 __all__ = [
     "ApiKeyRecord", "RequestStats", "create_key", "list_keys", "log_request", "request_stats", "revoke_key",
-    "verify_key",
+    "verify_key", "schema_problem",
     "EXPORT_COLUMNS", "RESULT_COLUMNS", "RESULT_EXPORT_COLUMNS", "RESULT_FIELDS", "RESULT_JSON_KEYS",
     "RUN_EXPORT_COLUMNS", "Baseline", "DbCounts", "RegressionCheck", "RegressionReport", "ResultField", "ResultRecord",
     "RunDetail", "RunFilter", "RunSummary", "Transition", "Vote", "add_baseline", "add_regression_report",
