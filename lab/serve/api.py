@@ -12,6 +12,7 @@ Response schemas come from the store's typed records (lab.store.records), so /do
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,7 @@ from lab.serve.uploads import BodyLimit, display_name, hide_paths
 from lab.settings import settings
 from lab.store.records import RESULT_FIELDS, ApiKeyRecord, RequestStats, RunDetail, RunSummary
 
+log = logging.getLogger(__name__)
 MAX_ID = 2**63 - 1  # the database's integer range; larger ids are refused (422), not a 500
 RunId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -99,9 +101,12 @@ async def _log_request(request: Request, call_next: Callable[[Request], Awaitabl
     key_id = getattr(request.state, "key_id", None)
     route = request.scope.get("route")
     if key_id is not None and route is not None:
-        await run_in_threadpool(store.log_request, request.method, route.path, response.status_code,
-                                time.perf_counter() - start, key_id, getattr(request.state, "model", None),
-                                getattr(request.state, "queue_s", None))
+        try:
+            await run_in_threadpool(store.log_request, request.method, route.path, response.status_code,
+                                    time.perf_counter() - start, key_id, getattr(request.state, "model", None),
+                                    getattr(request.state, "queue_s", None))
+        except Exception:  # the answer matters more than its log line (e.g. /ready with the database down)
+            log.warning("request log not written", exc_info=True)
     return response
 
 

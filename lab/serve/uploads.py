@@ -54,7 +54,7 @@ class BodyLimit:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"request body too large; the limit is {limit / 2**20:g} MiB."}).encode()
+    body = json.dumps({"detail": f"request body too large; the limit is {limit / 2**20:.3g} MiB."}).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
