@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     serve_slots: int = Field(default=1, ge=1)  # models running at once; each already uses LAB_THREADS
     # Hugging Face's own switch, read here so no other module looks at the environment
     hf_hub_offline: bool = Field(default=False, validation_alias=AliasChoices("HF_HUB_OFFLINE"))
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, v: str) -> str:
+        from limits import parse
+
+        parse(v)  # "120/minute", "10/second"...: a bad one is a ValueError now, not on every request
+        return v
 
     @property
     def clips_path(self) -> Path:

@@ -207,3 +207,22 @@ def test_tts_synthesize_returns_wav_with_run_id_and_timings(keys: dict) -> None:
     bad_voice = client.post("/tts/synthesize", json={"text": "Hi", "model": "hibari:en", "voice": "nobody"},
                             headers=keys["exp"])
     assert bad_voice.status_code == 400 and "unknown voice" in bad_voice.json()["detail"]
+
+
+@pytest.mark.slow
+def test_apikey_cli_prints_the_key_once_and_stores_only_its_hash(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_lab
+
+    env = {"LAB_DB_URL": f"sqlite:///{tmp_path / 'keys.sqlite'}"}
+    made = run_lab("apikey", "create", "ci", "--admin", env=env)
+    key = made.stdout.strip()
+    assert made.returncode == 0 and key.startswith("lab_") and "not shown again" in made.stderr
+    listed = run_lab("apikey", "list", "--json", env=env)
+    (row,) = json.loads(listed.stdout)
+    assert row["name"] == "ci" and row["admin"] and key not in listed.stdout and key.startswith(row["prefix"])
+    assert key not in (tmp_path / "keys.sqlite").read_bytes().decode("latin-1")
+    assert run_lab("apikey", "revoke", "ci", env=env).returncode == 0
+    again = run_lab("apikey", "revoke", "ci", env=env)
+    assert again.returncode == 2 and again.stderr.strip() == "lab: no active key named 'ci'."
