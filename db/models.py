@@ -150,3 +150,34 @@ class Vote(SQLModel, table=True):
     prompt: str | None = None  # the text spoken (tts) or the clip judged (asr)
     run_id: int | None = Field(default=None, foreign_key="runs.id")
     voter: str | None = None
+
+
+class ApiKey(SQLModel, table=True):
+    """An HTTP API key (migration 0005): only its sha256 is stored; the key is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    prefix: str  # the key's first characters, so a listed key can be recognised
+    key_hash: str = Field(unique=True, index=True)
+    admin: bool = False  # may delete runs and promote models
+    experimental: bool = False  # may use experimental models
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class RequestLog(SQLModel, table=True):
+    """One served HTTP request (migration 0005), for /stats."""
+
+    __tablename__ = "request_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    key_id: int | None = None
+    method: str
+    endpoint: str  # the route template, e.g. /runs/{run_id}
+    model_id: str | None = None
+    status: int
+    latency_s: float  # the whole request, queue wait included
+    queue_s: float | None = None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lab import store
 from lab.catalog import STATES, ModelSpec, catalog, get_spec
-from lab.errors import TransitionError
+from lab.errors import LabError, NotFoundError, TransitionError
 from lab.store import EvalFigure, RegressionReport, Transition, model_states
 
 # Allowed moves, one step at a time (no skipping experimental → production).
@@ -197,3 +197,23 @@ def _whoami() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "unknown"
+
+
+ALIASES = ("production", "candidate")  # what a server may be asked for instead of a model id
+
+
+def resolve_model(name: str, task: str, language: str | None = None) -> str:
+    """A model id for `task`: `name` itself (checked to do the task), or the model in the state `name`
+    (production/candidate) for the task and language (default en), a single-language model first."""
+    if name not in ALIASES:
+        spec = get_spec(name)
+        if task not in spec.tasks:
+            raise LabError(f"{spec.id} does not do {task}; its tasks: {', '.join(spec.tasks)}.")
+        return spec.id
+    lang = (language or "en").split("-")[0].lower()
+    states = model_states()
+    found = [s for s in catalog().values() if states.get(s.id, s.default_state) == name and task in s.tasks
+             and (lang in s.languages or "multi" in s.languages)]
+    if not found:
+        raise NotFoundError(f"no {name} model for {task} in '{lang}'; promote one with `lab promote`.")
+    return sorted(found, key=lambda s: "multi" in s.languages)[0].id

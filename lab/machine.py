@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import sys
+import threading
 from functools import cache
 from importlib import metadata
 
@@ -16,14 +18,19 @@ LIBRARIES = (
 )
 
 
-def library_versions() -> dict[str, str | None]:
+@cache  # installed versions do not change while the process runs
+def _library_versions() -> tuple[tuple[str, str | None], ...]:
     out: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
-    return out
+    return tuple(out.items())
+
+
+def library_versions() -> dict[str, str | None]:
+    return dict(_library_versions())
 
 
 @cache
@@ -40,9 +47,11 @@ def cpu_model() -> str:
 
 def gpu() -> dict | None:
     """GPU name and memory, only if torch is already imported (importing it just to look is slow)."""
-    torch = sys.modules.get("torch")
-    if torch is None:
+    if "torch" not in sys.modules:
         return None
+    # another thread may be importing torch right now: importing it again waits for that import to finish
+    # instead of reading a partially initialised module (which has no `cuda` yet)
+    torch = importlib.import_module("torch")
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         return {"kind": "cuda", "name": props.name, "memory_gb": round(props.total_memory / 2**30, 1),
@@ -52,7 +61,16 @@ def gpu() -> dict | None:
     return None
 
 
+_lock = threading.Lock()
+
+
 def fingerprint(threads: int | None = None) -> dict:
+    """This machine, as stored with every run; safe to call from many threads at once."""
+    with _lock:
+        return _fingerprint(threads)
+
+
+def _fingerprint(threads: int | None) -> dict:
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -149,9 +149,11 @@ class Comparison:
             clip_id = store.save_clip(clip)
             self.run_id = store.start_run(kind, settings, clip_id=clip_id, reference=reference)
 
-    def run_model(self, model_id: str) -> ModelResult:
+    def run_model(self, model_id: str, queue_s: float | None = None) -> ModelResult:
+        """`queue_s`: how long the request waited for the model (a server's queue), stored apart from latency."""
         result = transcribe_one(self.clip, model_id, self.reference, self.options, self.cache,
                                 self.device, self.compute_type)
+        result.queue_s = queue_s
         self.results.append(result)
         if self.run_id is not None:
             store.add_result(self.run_id, result.row())

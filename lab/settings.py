@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -33,8 +33,22 @@ class Settings(BaseSettings):
     max_audio_s: float = Field(default=30 * 60, gt=0)
     shared_audio: Path = REPO.parent / "shared" / "audio"
     debug: bool = False
+    # the HTTP API (`lab serve`): per-key rate limit, upload size, per-model queue, per-request time limit
+    rate_limit: str = "120/minute"  # `limits` notation, e.g. "10/second", "1000/hour"
+    max_upload_mb: float = Field(default=50, gt=0)
+    queue_length: int = Field(default=8, ge=1)  # requests waiting per model before 503
+    request_timeout_s: float = Field(default=300, gt=0)
+    serve_slots: int = Field(default=1, ge=1)  # models running at once; each already uses LAB_THREADS
     # Hugging Face's own switch, read here so no other module looks at the environment
     hf_hub_offline: bool = Field(default=False, validation_alias=AliasChoices("HF_HUB_OFFLINE"))
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, v: str) -> str:
+        from limits import parse
+
+        parse(v)  # "120/minute", "10/second"...: a bad one is a ValueError now, not on every request
+        return v
 
     @property
     def clips_path(self) -> Path:

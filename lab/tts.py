@@ -38,6 +38,7 @@ class TtsResult:
     asr_text: str | None = None
     asr_wer: float | None = None
     clip_id: int | None = None
+    queue_s: float | None = None  # waiting for the model in a server's queue
 
     @property
     def duration_s(self) -> float | None:
@@ -128,7 +129,8 @@ def _round_trip(result: TtsResult, text: str, asr_model: str, cache: ModelCache)
 
 
 def synthesize_run(text: str, model_ids: list[str], voice: str | None = None, voices_by_model: dict | None = None,
-                   asr_model: str | None = None, cache: ModelCache | None = None, store_run: bool = True):  # noqa: ANN201
+                   asr_model: str | None = None, cache: ModelCache | None = None, store_run: bool = True,
+                   queue_s: float | None = None):  # noqa: ANN201
     """Synthesize with each model in turn (yielding as each finishes) and store one run of kind 'tts'."""
     text = check_text(text)
     for m in model_ids:
@@ -143,6 +145,7 @@ def synthesize_run(text: str, model_ids: list[str], voice: str | None = None, vo
         for m in model_ids:
             v = (voices_by_model or {}).get(m, voice)
             r = synthesize_one(text, m, v, cache, asr_model)
+            r.queue_s = queue_s
             if run_id is not None:
                 _store(run_id, text, r)
             failed += r.error is not None
@@ -161,7 +164,7 @@ def _store(run_id: int, text: str, r: TtsResult) -> None:
     store.add_result(run_id, {
         "model_id": r.model, "clip_id": r.clip_id, "text": r.asr_text, "wer": r.asr_wer, "latency_s": r.latency_s,
         "rtfx": (1 / r.rtf) if r.rtf else None, "load_s": r.load_s, "cached": r.cached, "error": r.error,
-        "flags": r.flags,
+        "flags": r.flags, "queue_s": r.queue_s,
         "extra": {"voice": r.voice, "duration_s": r.duration_s, "rtf": r.rtf, "first_audio_s": r.first_audio_s,
                   "sample_rate": r.sample_rate, "asr_model": r.asr_model, "input_text": text},
     })

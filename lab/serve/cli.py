@@ -458,15 +458,62 @@ def voices_cmd(as_json: JsonOpt = False) -> None:
             for m in out], ["MODEL", "AVAILABLE", "VOICES", "HOW TO GET IT"])
 
 
+apikey_app = typer.Typer(help="API keys for `lab serve`: only their hashes are stored.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
+    admin: Annotated[bool, typer.Option("--admin", help="May delete runs and promote models.")] = False,
+    experimental: Annotated[bool, typer.Option("--experimental", help="May use experimental models.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a key and print it once: it cannot be shown again."""
+    from lab.store import create_key
+
+    key, rec = create_key(name, admin=admin, experimental=experimental)
+    if as_json:
+        _echo_json({"key": key, **rec.to_json()})
+        return
+    rights = ", ".join(r for r, on in (("admin", admin), ("experimental", experimental)) if on) or "standard"
+    typer.echo(key)
+    typer.echo(f"key '{rec.name}' ({rights}); store it now, it is not shown again.", err=True)
+
+
+@apikey_app.command("list")
+def apikey_list(as_json: JsonOpt = False) -> None:
+    """Every key: name, first characters, rights, created, revoked."""
+    from lab.store import list_keys
+
+    keys = list_keys()
+    if as_json:
+        _echo_json([k.to_json() for k in keys])
+        return
+    _table([[k.name, k.prefix + "…", "yes" if k.admin else "", "yes" if k.experimental else "",
+             k.created_at.isoformat(timespec="seconds"), k.revoked_at.isoformat(timespec="seconds") if k.revoked_at
+             else ""] for k in keys], ["NAME", "KEY", "ADMIN", "EXPERIMENTAL", "CREATED", "REVOKED"])
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(name: Annotated[str, typer.Argument(help="The key's name (or its first 8 characters).")]) -> None:
+    """Revoke a key: requests with it get 401 from then on."""
+    from lab.store import revoke_key
+
+    for k in revoke_key(name):
+        typer.echo(f"revoked '{k.name}' ({k.prefix}…)")
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on; loopback unless you mean otherwise "
+                                            "(put a reverse proxy with TLS in front for a team).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port.")] = 8000,
 ) -> None:
-    """Serve the HTTP API (the same core as this CLI and the dashboard)."""
+    """Serve the HTTP API (the same core as this CLI and the dashboard); keys from `lab apikey create`."""
     import uvicorn
 
-    uvicorn.run("lab.api:app", host=host, port=port)
+    uvicorn.run("lab.api:app", host=host, port=port, proxy_headers=True, forwarded_allow_ips="127.0.0.1")
 
 
 def main() -> None:

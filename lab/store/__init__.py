@@ -6,14 +6,17 @@
     votes     blind A/B votes
     evals     stored evaluations as corpus figures (each model's latest per dataset)
     history   the History page's queries (distinct values, chart data, export, counts)
+    keys      HTTP API keys (hashes only)
+    requests  the HTTP API's request log, for /stats
     records   the typed records all of them take and return, and the result field list
 
 Nothing outside this package imports `db`, SQLModel or SQLAlchemy.
 """
 
-from lab.store._db import aware, session
+from lab.store._db import aware, schema_problem, session
 from lab.store.evals import EVAL_RUN_KINDS, latest_evaluations, run_eval_figures
 from lab.store.history import counts, export_rows, latencies, result_models, run_kinds, wer_buckets
+from lab.store.keys import create_key, list_keys, revoke_key, verify_key
 from lab.store.models import (
     changed_at,
     ensure_models,
@@ -32,11 +35,13 @@ from lab.store.records import (
     RESULT_FIELDS,
     RESULT_JSON_KEYS,
     RUN_EXPORT_COLUMNS,
+    ApiKeyRecord,
     Baseline,
     DbCounts,
     EvalFigure,
     RegressionCheck,
     RegressionReport,
+    RequestStats,
     ResultField,
     ResultRecord,
     RunDetail,
@@ -45,6 +50,7 @@ from lab.store.records import (
     Vote,
 )
 from lab.store.reports import add_baseline, add_regression_report, latest_baseline, regression_reports
+from lab.store.requests import log_request, request_stats
 from lab.store.runs import (
     RunFilter,
     add_result,
@@ -62,6 +68,8 @@ from lab.store.runs import (
 from lab.store.votes import add_vote, vote_count, votes
 
 __all__ = [
+    "ApiKeyRecord", "RequestStats", "create_key", "list_keys", "log_request", "request_stats", "revoke_key",
+    "verify_key", "schema_problem",
     "EXPORT_COLUMNS", "RESULT_COLUMNS", "RESULT_EXPORT_COLUMNS", "RESULT_FIELDS", "RESULT_JSON_KEYS",
     "RUN_EXPORT_COLUMNS", "EVAL_RUN_KINDS", "Baseline", "DbCounts", "EvalFigure", "RegressionCheck",
     "RegressionReport", "ResultField", "ResultRecord", "RunDetail", "RunFilter", "RunSummary", "Transition", "Vote",

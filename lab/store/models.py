@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from db.models import ModelRecord, Result, Run, utcnow
@@ -23,7 +24,10 @@ def ensure_models() -> None:
         for spec in catalog().values():
             if spec.id not in known:
                 s.add(ModelRecord(id=spec.id, state=spec.default_state, updated_at=utcnow()))
-        s.commit()
+        try:
+            s.commit()
+        except IntegrityError:  # another thread or process added them first: theirs are the same defaults
+            s.rollback()
 
 
 def model_states() -> dict[str, str]:

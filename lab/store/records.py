@@ -281,3 +281,32 @@ class DbCounts:
     runs: int
     results: int
     clips: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiKeyRecord(_Json):
+    """A stored API key, never the key itself: its name, first characters and rights."""
+
+    id: int
+    name: str
+    prefix: str
+    admin: bool
+    experimental: bool
+    created_at: IsoDatetime
+    revoked_at: IsoDatetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestStats(_Json):
+    """Served requests of one group (a model, a key, or all) over a window."""
+
+    group: str | None
+    requests: int
+    errors: int  # 4xx and 5xx answers
+    p50_s: float | None
+    p95_s: float | None
+    mean_queue_s: float | None

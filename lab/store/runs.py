@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +50,11 @@ def save_clip(clip: AudioClip) -> int:
 def _write_audio(clip: AudioClip) -> str | None:
     if not clip.data:
         return None
-    suffix = Path(clip.name).suffix.lower() or f".{clip.container or 'bin'}"
+    # the file is named by content; the uploader's name is only display text, so its suffix is used
+    # only when it is a plausible extension (a long or odd one gave "File name too long")
+    suffix = Path(clip.name).suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
+        suffix = f".{re.sub(r'[^a-z0-9]', '', (clip.container or 'bin').lower())[:8] or 'bin'}"
     name = f"{clip.sha256}{suffix}"
     target = clips_dir() / name
     if not target.exists():
