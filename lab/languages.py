@@ -17,12 +17,23 @@ WHISPER_LANGUAGES: tuple[str, ...] = (
     "mg", "as", "tt", "haw", "ln", "ha", "ba", "jw", "su", "yue",
 )
 
+# ISO 639-1 (what the lab passes around) → the ISO 639-3 codes SeamlessM4T's decoder is keyed by
+# fmt: off
+SEAMLESS_LANGS = {
+    "ar": "arb", "bg": "bul", "bn": "ben", "ca": "cat", "cs": "ces", "cy": "cym", "da": "dan", "de": "deu",
+    "el": "ell", "en": "eng", "es": "spa", "et": "est", "fa": "pes", "fi": "fin", "fr": "fra", "ga": "gle",
+    "he": "heb", "hi": "hin", "hr": "hrv", "hu": "hun", "id": "ind", "is": "isl", "it": "ita", "ja": "jpn",
+    "ko": "kor", "lt": "lit", "lv": "lvs", "ms": "zsm", "mt": "mlt", "nl": "nld", "no": "nob", "pl": "pol",
+    "pt": "por", "ro": "ron", "ru": "rus", "sk": "slk", "sl": "slv", "sr": "srp", "sv": "swe", "sw": "swh",
+    "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl", "tr": "tur", "uk": "ukr", "ur": "urd", "uz": "uzn",
+    "vi": "vie", "zh": "cmn",
+}
+# fmt: on
+
 
 @cache
 def _fixed() -> frozenset[str]:
-    from lab.engines.transformers_asr import SEAMLESS_LANGS  # numpy only, no torch
-
-    return frozenset(WHISPER_LANGUAGES) | frozenset(SEAMLESS_LANGS.values())
+    return frozenset(WHISPER_LANGUAGES) | frozenset(SEAMLESS_LANGS) | frozenset(SEAMLESS_LANGS.values())
 
 
 def known_languages() -> frozenset[str]:
