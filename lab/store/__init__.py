@@ -4,6 +4,7 @@
     models    lifecycle states and the transition trail
     reports   baselines and regression reports
     votes     blind A/B votes
+    liveness  run owners and heartbeats; marking runs whose owner is gone as interrupted
     history   the History page's queries (distinct values, chart data, export, counts)
     records   the typed records all of them take and return, and the result field list
 
@@ -12,6 +13,7 @@ Nothing outside this package imports `db`, SQLModel or SQLAlchemy.
 
 from lab.store._db import aware, session
 from lab.store.history import counts, export_rows, latencies, result_models, run_kinds, wer_buckets
+from lab.store.liveness import interrupt_own_runs, mark_interrupted_runs, mark_interrupted_runs_once
 from lab.store.models import (
     changed_at,
     ensure_models,
@@ -67,4 +69,5 @@ __all__ = [
     "latest_baseline", "list_runs", "model_states", "models_in_state", "recent_results", "record_transitions",
     "regression_reports", "result_models", "run_kinds", "save_clip", "session", "start_run", "state_of",
     "transitions", "vote_count", "votes", "wer_buckets", "aware",
+    "interrupt_own_runs", "mark_interrupted_runs", "mark_interrupted_runs_once",
 ]
