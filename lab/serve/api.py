@@ -15,10 +15,12 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from lab.errors import LabError, NotFoundError, TransitionError
+from lab.store import mark_interrupted_runs_once
 from lab.store.records import RESULT_FIELDS, RunDetail, RunSummary
 
 app = FastAPI(title="Model Lab", version="0.1.0",
               description="Run speech models side by side, score them, keep every run.")
+app.router.on_startup.append(mark_interrupted_runs_once)  # runs whose owner process died become interrupted
 
 
 def _bad(e: LabError) -> HTTPException:
