@@ -256,3 +256,12 @@ def test_streamlit_run_from_the_repo_root_binds_localhost_only(tmp_path: Path) -
         proc.terminate()
         proc.wait(timeout=30)
     assert "inotify" not in log.read_text().lower()
+
+
+@pytest.mark.slow
+def test_a_punctuation_only_reference_is_not_scored_and_the_cli_says_why(tmp_path: Path) -> None:
+    env, db = _db_env(tmp_path)
+    p = run_lab("transcribe", str(shared("jfk.flac")), "-m", TINY, "--ref", "...", env=env)
+    assert p.returncode == 0, p.stderr
+    assert "wer=- cer=-" in p.stdout and "note: reference is empty after normalisation" in p.stdout
+    assert "punctuation only" in _rows(db, "SELECT extra FROM results")[0][0]

@@ -172,6 +172,8 @@ def transcribe(
         else:
             typer.echo(f"[{r.model}] wer={_fmt(r.wer)} cer={_fmt(r.cer)} latency={_fmt(r.latency_s)}s "
                        f"rtfx={_fmt(r.rtfx, '.1f')} load={_fmt(r.load_s)}s\n  {r.text}")
+            if r.wer is None and r.score and r.score.note:  # e.g. a punctuation-only reference: why "-"
+                typer.echo(f"  note: {r.score.note}")
     if as_json:
         _echo_json({"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]})
     if comp.results and all(not r.ok for r in comp.results):
