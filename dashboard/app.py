@@ -6,7 +6,10 @@ import traceback
 
 import streamlit as st
 
+from lab.store import mark_interrupted_runs_once
+
 st.set_page_config(page_title="Model Lab", page_icon=":material/graphic_eq:", layout="wide")
+mark_interrupted_runs_once()  # once per server process: runs whose owner died are shown as interrupted
 
 PAGES = [
     st.Page("screens/compare.py", title="Compare", icon=":material/compare_arrows:", default=True),

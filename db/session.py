@@ -4,14 +4,16 @@ The URL always comes from the caller (`lab.store`, which reads `lab.settings`): 
 
 from __future__ import annotations
 
+import fcntl
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -38,15 +40,32 @@ def _create(url: str) -> Engine:
     engine = create_engine(url, connect_args=args, pool_pre_ping=not is_sqlite)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
-    upgrade(engine)
+    if is_sqlite and parsed.database and parsed.database != ":memory:":
+        # several processes may start on a new file at once: one migrates, the others then find it done
+        with _file_lock(Path(parsed.database + ".migrate.lock")):
+            upgrade(engine)
+    else:
+        upgrade(engine)
     return engine
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes, released when the holder exits, however it exits."""
+    with path.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI types vary
     cur = dbapi_conn.cursor()
-    # WAL: the dashboard reads while a run writes; busy_timeout: writers wait instead of failing
-    cur.execute("PRAGMA journal_mode=WAL")
+    # busy_timeout first: switching to WAL needs a lock another process may hold for a moment
     cur.execute("PRAGMA busy_timeout=30000")
+    # WAL: the dashboard reads while a run writes
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
@@ -57,10 +76,19 @@ def alembic_config() -> Config:
     return cfg
 
 
+# any fixed 64-bit key: every process migrating this schema on PostgreSQL takes the same lock
+_PG_LOCK_KEY = zlib.crc32(b"model-lab migrations")
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the latest migration, so history survives upgrades."""
+    """Bring the schema to the latest migration, so history survives upgrades.
+
+    Alembic reads the stored version inside this transaction, so a process that waited for the lock
+    (PostgreSQL: an advisory lock held until commit; SQLite: the caller's file lock) finds it current."""
     cfg = alembic_config()
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -25,6 +25,9 @@ MIN_DURATION_S = 0.1
 # Peak below this (about -80 dBFS) counts as digital silence.
 SILENCE_PEAK = 1e-4
 CLIP_LEVEL = 0.999
+# largest encoded file accepted: 30 minutes (the default LAB_MAX_AUDIO_S) of 16-bit 48 kHz stereo WAV
+# fits; the dashboard's upload limit (.streamlit/config.toml server.maxUploadSize, MiB) is the same
+MAX_UPLOAD_MB = 350
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def load_audio(
     limit = settings().max_audio_s if max_duration_s is None else max_duration_s
     if not data:
         raise AudioError(f"{name}: the file is empty (0 bytes).")
+    if len(data) > MAX_UPLOAD_MB * 2**20:
+        raise AudioError(f"{name}: larger than {MAX_UPLOAD_MB} MB; cut or compress it first.")
     samples, channels, rate, container = _decode(data, name, limit)
     _check(samples, name, limit)
     return AudioClip(
@@ -139,6 +144,8 @@ def _read_bytes(source: str | os.PathLike | bytes) -> bytes:
         raise AudioError(f"{path}: no such file.")
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file.")
+    if path.stat().st_size > MAX_UPLOAD_MB * 2**20:
+        raise AudioError(f"{path}: larger than {MAX_UPLOAD_MB} MB; cut or compress it first.")
     return path.read_bytes()
 
 

@@ -25,6 +25,10 @@ class EngineError(LabError):
     """A model failed while loading or running."""
 
 
+class OptionError(LabError):
+    """A decoding option out of its range (beam size, token budget) or an unknown language code."""
+
+
 class TransitionError(LabError):
     """A lifecycle transition refused by a rule; the message names the rule, and `rules` carries their codes
     (e.g. 'needs-evaluation') so a page can offer the action that satisfies it."""

@@ -67,7 +67,8 @@ class ModelResult:
             "raw_wer": s.raw_wer if s else None, "raw_cer": s.raw_cer if s else None,
             "segments": [asdict(x) for x in self.segments], "words": [asdict(x) for x in self.words],
             "extra": ({"substitutions": s.substitutions, "deletions": s.deletions, "insertions": s.insertions,
-                       "hits": s.hits, "ref_words": s.ref_words} if s else {}),
+                       "hits": s.hits, "ref_words": s.ref_words, **({"note": s.note} if s.note else {})}
+                      if s else {}),
         })
         return {c: values[c] for c in store.RESULT_COLUMNS}
 

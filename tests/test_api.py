@@ -52,6 +52,10 @@ def test_bad_input_and_refusals_have_clear_status_codes(keys: dict) -> None:
     unknown = client.post("/transcribe", files={"file": ("x.wav", b"RIFF", "audio/wav")}, data={"models": ["no:pe"]},
                           headers=h)
     assert unknown.status_code == 400 and "unknown model id" in unknown.json()["detail"]
+    for beam in (0, -5, 10000):  # refused by the core's option check before any work, as in the CLI
+        wide = client.post("/transcribe", files={"file": ("x.wav", b"RIFF", "audio/wav")}, headers=h,
+                           data={"models": ["faster-whisper:tiny.en"], "beam_size": str(beam)})
+        assert wide.status_code == 400 and "beam size" in wide.json()["detail"], wide.text
     refused = client.post("/models/hibari:en/promote", json={"to": "production", "reason": "why not"},
                           headers=keys["admin"])
     assert refused.status_code == 409 and "[one-step-at-a-time]" in refused.json()["detail"]

@@ -99,7 +99,7 @@ def test_too_long_audio_exits_2(jfk: Path) -> None:
     (["transcribe", "JFK", "-m", "faster-whisper:tiny.en", "--ref", "x", "--ref-file", "JFK"], "not both"),
     (["transcribe", "JFK", "-m", "faster-whisper:tiny.en", "--ref-file", "/no/such/ref.txt"], "no such reference"),
     (["transcribe", "/no/such/file.wav", "-m", "faster-whisper:tiny.en"], "no such file"),
-    (["transcribe", "JFK", "-m", "faster-whisper:tiny.en", "--beam-size", "0"], "beam-size"),
+    (["transcribe", "JFK", "-m", "faster-whisper:tiny.en", "--beam-size", "0"], "beam size"),
     (["history", "--limit", "abc"], "limit"),
     (["frobnicate"], "No such command"),
 ])

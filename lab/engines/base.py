@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from lab.errors import OptionError
+
 if TYPE_CHECKING:
     from lab.audio import AudioClip
     from lab.catalog import ModelSpec
@@ -98,6 +100,28 @@ class AsrOptions:
     word_timestamps: bool = True
     # hard cap on generated tokens for engines that need one (LLM-style decoders)
     max_new_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        # refused here, in the core, so CLI, dashboard and API bound the work the same way
+        # (beam 10000 took 6-8 GB and 11 minutes; beam 0 crashed inside the runtime)
+        if not _is_int(self.beam_size) or not MIN_BEAM <= self.beam_size <= MAX_BEAM:
+            raise OptionError(f"beam size must be a whole number from {MIN_BEAM} to {MAX_BEAM} "
+                              f"(1 = greedy), not {self.beam_size!r}.")
+        if self.max_new_tokens is not None and (not _is_int(self.max_new_tokens) or self.max_new_tokens < 1):
+            raise OptionError(f"max new tokens must be a positive whole number, not {self.max_new_tokens!r}.")
+        if self.language is not None:
+            if not isinstance(self.language, str):
+                raise OptionError(f"language must be a code such as 'en', not {self.language!r}.")
+            from lab.languages import check_language  # reads the catalog: only when a language is given
+
+            check_language(self.language)
+
+
+MIN_BEAM, MAX_BEAM = 1, 10
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 @dataclass(frozen=True)

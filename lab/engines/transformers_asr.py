@@ -11,6 +11,7 @@ import numpy as np
 from lab.audio import SAMPLE_RATE, AudioClip
 from lab.engines.base import AsrOptions, BaseEngine, Segment, Transcription
 from lab.errors import EngineError
+from lab.languages import SEAMLESS_LANGS
 
 if TYPE_CHECKING:
     import torch
@@ -22,18 +23,6 @@ WHISPER_WINDOW_S = 30.0
 SEAMLESS_CHUNK_S = 30.0
 SEAMLESS_SEARCH_S = 5.0
 SEAMLESS_MAX_NEW_TOKENS = 256
-# ISO 639-1 (what the lab passes around) → the ISO 639-3 codes SeamlessM4T's decoder is keyed by
-# fmt: off
-SEAMLESS_LANGS = {
-    "ar": "arb", "bg": "bul", "bn": "ben", "ca": "cat", "cs": "ces", "cy": "cym", "da": "dan", "de": "deu",
-    "el": "ell", "en": "eng", "es": "spa", "et": "est", "fa": "pes", "fi": "fin", "fr": "fra", "ga": "gle",
-    "he": "heb", "hi": "hin", "hr": "hrv", "hu": "hun", "id": "ind", "is": "isl", "it": "ita", "ja": "jpn",
-    "ko": "kor", "lt": "lit", "lv": "lvs", "ms": "zsm", "mt": "mlt", "nl": "nld", "no": "nob", "pl": "pol",
-    "pt": "por", "ro": "ron", "ru": "rus", "sk": "slk", "sl": "slv", "sr": "srp", "sv": "swe", "sw": "swh",
-    "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl", "tr": "tur", "uk": "ukr", "ur": "urd", "uz": "uzn",
-    "vi": "vie", "zh": "cmn",
-}
-# fmt: on
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from lab.audio import AudioClip, load_audio
 from lab.catalog import ModelSpec, get_spec
 from lab.engines.base import AsrOptions
 from lab.errors import AudioError, LabError
+from lab.languages import is_known_language
 from lab.loading import ModelCache, default_cache
 from lab.metrics import Score, base_language, bootstrap_ci, bootstrap_wer_ci, corpus_score, paired_wer_diff, percentiles
 from lab.runner import ModelResult, transcribe_one
@@ -197,6 +198,7 @@ def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: A
                     done += 1
                     continue
                 hint = row.single_language if language_hint else None
+                hint = hint if hint and is_known_language(hint) else None  # an odd manifest code: let it detect
                 opts = replace(options, language=options.language or hint)
                 r = transcribe_one(clip, model_id, row.reference, opts, cache, device, compute_type,
                                    reference_language=row.single_language)

@@ -30,6 +30,7 @@ from lab.scheduler import Busy, Scheduler
 from lab.serve.security import Admin, Caller
 from lab.serve.uploads import BodyLimit, display_name, hide_paths
 from lab.settings import settings
+from lab.store import mark_interrupted_runs_once
 from lab.store.records import RESULT_FIELDS, ApiKeyRecord, RequestStats, RunDetail, RunSummary
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ RunId = Annotated[int, Path(ge=1, le=MAX_ID)]
 app = FastAPI(title="Model Lab", version="0.2.0",
               description="Run speech models side by side, score them, keep every run. "
                           "Every endpoint but /health needs an API key: `lab apikey create NAME`.")
+app.router.on_startup.append(mark_interrupted_runs_once)  # runs whose owner process died become interrupted
 app.add_middleware(BodyLimit, max_bytes=lambda: int(settings().max_upload_mb * 2**20))
 
 _scheduler: Scheduler | None = None
@@ -195,12 +197,12 @@ def transcribe(key: Caller, file: Annotated[UploadFile, File()], models: Annotat
     try:
         for m in models:
             _served(key, get_spec(m).id)
+        options = AsrOptions(beam_size=beam_size)  # refused (400) before any audio is decoded
         clip = load_audio(file.file.read(), name=display_name(file.filename))
     except LabError as e:
         raise _bad(e) from None
     ids = list(dict.fromkeys(models))
-    done = scheduler().run(",".join(ids), lambda _q: compare(clip, ids, reference or None,
-                                                             options=AsrOptions(beam_size=beam_size)))
+    done = scheduler().run(",".join(ids), lambda _q: compare(clip, ids, reference or None, options=options))
     comp = done.value
     return {"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]}
 

@@ -6,8 +6,11 @@ Errors are one line on stderr, never a traceback (LAB_DEBUG=1 shows one for inte
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +37,59 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 class BadInput(LabError):
     """Usage problems detected by the CLI itself."""
+
+
+# commands that store no runs: `serve` leaves signals to uvicorn and the API marks orphans at startup
+_NO_RUNS = {"serve", "doctor"}
+TERM_GRACE_S = 5.0  # after SIGTERM, exit within this even if the database is slow to answer
+
+
+@app.callback()
+def _startup(ctx: typer.Context) -> None:
+    # runs before every command: recover runs left `running` by a process that died, then guard this one
+    if ctx.invoked_subcommand in _NO_RUNS:
+        return
+    _exit_on_sigterm()
+    from lab.store import mark_interrupted_runs
+
+    mark_interrupted_runs()
+
+
+def _exit_on_sigterm() -> None:
+    """On SIGTERM mark this process's running runs `interrupted` and exit 143, within seconds.
+
+    A waiting thread, not a Python handler: those only run between bytecodes of the main thread, which
+    may sit in one long native model call. Blocking SIGTERM here (before any other thread starts, so
+    they inherit the mask) leaves it to that thread."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    threading.Thread(target=_wait_for_sigterm, name="lab-sigterm", daemon=True).start()
+
+
+def _wait_for_sigterm() -> None:
+    signal.sigwait({signal.SIGTERM})
+    threading.Timer(TERM_GRACE_S, os._exit, (143,)).start()
+    try:
+        ids = _interrupt_runs()
+        os.write(2, f"lab: terminated; run(s) {', '.join(map(str, ids)) or 'none'} marked interrupted.\n".encode())
+    finally:
+        os._exit(143)
+
+
+def _interrupt_runs() -> list[int]:
+    from lab.store import interrupt_own_runs
+
+    return interrupt_own_runs()
+
+
+def _writable(path: Path, what: str = "output file") -> Path:
+    """Refuse an output path before any work: its folder must exist, and it must not be a folder itself."""
+    if path.is_dir():
+        raise BadInput(f"{path}: is a folder; give a file name for the {what}.")
+    if not path.parent.is_dir():
+        raise BadInput(f"{path}: folder {path.parent} does not exist; create it first.")
+    return path
 
 
 def _echo_json(obj: object) -> None:
@@ -91,7 +147,7 @@ def transcribe(
     ref: Annotated[str | None, typer.Option("--ref", help="Reference transcript.")] = None,
     ref_file: Annotated[Path | None, typer.Option("--ref-file", help="File holding the reference.")] = None,
     language: Annotated[str | None, typer.Option(help="Language code; default: detect.")] = None,
-    beam_size: Annotated[int, typer.Option(min=1, help="1 = greedy.")] = 5,
+    beam_size: Annotated[int, typer.Option(help="1 (greedy) to 10.")] = 5,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or mps; default: detect.")] = None,
     compute_type: Annotated[str | None, typer.Option(help="e.g. int8, float16, float32.")] = None,
     as_json: JsonOpt = False,
@@ -103,8 +159,8 @@ def transcribe(
 
     model_ids = _check_models(model)
     reference = _reference(ref, ref_file)
+    options = AsrOptions(language=language, beam_size=beam_size)  # bad options are refused before decoding
     clip = load_audio(file)
-    options = AsrOptions(language=language, beam_size=beam_size)
     comp = Comparison(clip, model_ids, reference, options, device=device, compute_type=compute_type)
     if not as_json:
         typer.echo(f"{clip.name}: {clip.duration_s:.1f} s, run {comp.run_id}")
@@ -116,6 +172,8 @@ def transcribe(
         else:
             typer.echo(f"[{r.model}] wer={_fmt(r.wer)} cer={_fmt(r.cer)} latency={_fmt(r.latency_s)}s "
                        f"rtfx={_fmt(r.rtfx, '.1f')} load={_fmt(r.load_s)}s\n  {r.text}")
+            if r.wer is None and r.score and r.score.note:  # e.g. a punctuation-only reference: why "-"
+                typer.echo(f"  note: {r.score.note}")
     if as_json:
         _echo_json({"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]})
     if comp.results and all(not r.ok for r in comp.results):
@@ -221,7 +279,10 @@ def _print_eval(models: list[dict], paired: list[dict], notes: list[str]) -> Non
 def eval_cmd(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV: file,reference[,language,speakers,tags].")],
     model: ModelOpt = None,
-    beam_size: Annotated[int, typer.Option(min=1, help="1 = greedy.")] = 5,
+    beam_size: Annotated[int, typer.Option(help="1 (greedy) to 10.")] = 5,
+    language: Annotated[str | None, typer.Option(help="Language code for every clip; default: the manifest's.")] = None,
+    skip_missing: Annotated[bool, typer.Option(
+        "--skip-missing", help="Run the clips that exist when some manifest files are missing.")] = False,
     detect_language: Annotated[bool, typer.Option(
         "--detect-language", help="Let multilingual models detect each clip's language (measures language-id "
         "accuracy) instead of telling them the manifest's.")] = False,
@@ -232,13 +293,18 @@ def eval_cmd(
     Clips are scored by their manifest language (CER headline for zh/ja/ko/th/lo/my/km/yue); a model is not
     run on clips in languages its catalog entry does not list (reported as skipped)."""
     from lab.engines.base import AsrOptions
-    from lab.eval.evaluate import evaluate
+    from lab.eval.evaluate import evaluate, load_dataset
 
     model_ids = _check_models(model)
+    options = AsrOptions(language=language, beam_size=beam_size)
+    dataset = load_dataset(manifest)
+    missing = [row.file for row in dataset.rows if not row.file.is_file()]
+    if missing and not skip_missing:
+        raise BadInput(f"{manifest}: {len(missing)} file(s) missing: {', '.join(str(f) for f in missing)} "
+                       "(--skip-missing runs the rest).")
     bar, update = _progress("eval")
     with bar:
-        report = evaluate(manifest, model_ids, AsrOptions(beam_size=beam_size), progress=update,
-                          language_hint=not detect_language)
+        report = evaluate(dataset, model_ids, options, progress=update, language_hint=not detect_language)
     if as_json:
         _echo_json(report.to_json())
         return
@@ -284,6 +350,10 @@ def robustness(
     from lab.eval.perturb import robustness as run_robustness
 
     model_ids = _check_models(model)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BadInput(f"{out_dir}: is a file; give a folder for the perturbed set.")
+    if not out_dir.parent.is_dir():
+        raise BadInput(f"{out_dir}: folder {out_dir.parent} does not exist; create it first.")
     bar, update = _progress("robustness")
     with bar:
         report, curves = run_robustness(manifest, model_ids, out_dir, seed, only or None, progress=update)
@@ -330,11 +400,13 @@ def regress(
     from lab.eval.regress import regress as run_regress
 
     cfg = load_config(config)
+    chosen = output or cfg.report_path
+    if chosen is not None:
+        _writable(chosen, "report")
     bar, update = _progress("regress")
     with bar:
         report = run_regress(cfg, progress=update)
-    target = output or cfg.report_path or Path(f"regress-report-{report.report_id}.json")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = chosen or Path(f"regress-report-{report.report_id}.json")
     target.write_text(json.dumps(report.to_json(), indent=2, default=str))
     if as_json:
         _echo_json(report.to_json())
@@ -403,6 +475,7 @@ def report(
     """Write one self-contained HTML report of a run (charts embedded, no server needed)."""
     from lab.serve.report import run_report_html
 
+    _writable(output, "report")
     output.write_text(run_report_html(run_id), encoding="utf-8")
     typer.echo(f"wrote {output}")
 
@@ -420,6 +493,7 @@ def synthesize(
     from lab.tts import check_text, check_voice, synthesize_run
 
     text = check_text(text)
+    _writable(output, "WAV file")
     _check_models([model] + ([asr] if asr else []))
     check_voice(model, voice)
     ((run_id, r),) = list(synthesize_run(text, [model], voice, asr_model=asr))
@@ -532,6 +606,7 @@ def main() -> None:
         typer.echo(f"lab: {e}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
+        _interrupt_runs()  # Ctrl-C: the run is marked, not left `running`
         sys.exit(130)
     except Exception as e:
         if settings().debug:

@@ -5,6 +5,7 @@
     reports   baselines and regression reports
     votes     blind A/B votes
     evals     stored evaluations as corpus figures (each model's latest per dataset)
+    liveness  run owners and heartbeats; marking runs whose owner is gone as interrupted
     history   the History page's queries (distinct values, chart data, export, counts)
     keys      HTTP API keys (hashes only)
     requests  the HTTP API's request log, for /stats
@@ -17,6 +18,7 @@ from lab.store._db import aware, schema_problem, session
 from lab.store.evals import EVAL_RUN_KINDS, latest_evaluations, run_eval_figures
 from lab.store.history import counts, export_rows, latencies, result_models, run_kinds, wer_buckets
 from lab.store.keys import create_key, list_keys, revoke_key, verify_key
+from lab.store.liveness import interrupt_own_runs, mark_interrupted_runs, mark_interrupted_runs_once
 from lab.store.models import (
     changed_at,
     ensure_models,
@@ -79,4 +81,5 @@ __all__ = [
     "models_in_state", "recent_results", "record_transitions", "regression_reports", "result_models",
     "run_eval_figures", "run_kinds", "save_clip", "session", "start_run", "state_of", "transitions", "vote_count",
     "votes", "wer_buckets", "aware",
+    "interrupt_own_runs", "mark_interrupted_runs", "mark_interrupted_runs_once",
 ]

@@ -16,6 +16,7 @@ from db.models import Baseline, Clip, Result, Run, Vote
 from lab.audio import AudioClip
 from lab.errors import NotFoundError
 from lab.settings import settings
+from lab.store import liveness
 from lab.store._db import session
 from lab.store.records import RESULT_COLUMNS, ResultRecord, RunDetail, RunSummary
 
@@ -84,11 +85,14 @@ def start_run(kind: str, settings: dict, machine: dict | None = None, clip_id: i
         from lab.machine import fingerprint
 
         machine = fingerprint(default_threads())
+    host, pid = liveness.owner()
     with session() as s:
-        run = Run(kind=kind, settings=settings, machine=machine, clip_id=clip_id, reference=reference, note=note)
+        run = Run(kind=kind, settings=settings, machine=machine, clip_id=clip_id, reference=reference, note=note,
+                  owner_host=host, owner_pid=pid, heartbeat_at=liveness.now())
         s.add(run)
         s.commit()
-        return run.id
+    liveness.track(run.id)
+    return run.id
 
 
 def add_result(run_id: int, fields: dict[str, Any]) -> int:
@@ -101,11 +105,13 @@ def add_result(run_id: int, fields: dict[str, Any]) -> int:
     with session() as s:
         row = Result(run_id=run_id, **fields)
         s.add(row)
+        s.exec(update(Run).where(Run.id == run_id, Run.status == "running").values(heartbeat_at=liveness.now()))
         s.commit()
         return row.id
 
 
 def finish_run(run_id: int, status: str, summary: dict | None = None) -> None:
+    liveness.untrack(run_id)
     with session() as s:
         run = s.get(Run, run_id)
         if run is not None:
