@@ -98,6 +98,8 @@ class AsrOptions:
     word_timestamps: bool = True
     # hard cap on generated tokens for engines that need one (LLM-style decoders)
     max_new_tokens: int | None = None
+    # text said just before this audio (streaming passes what it has committed); engines that can, condition on it
+    prompt: str | None = None
 
 
 @dataclass(frozen=True)
