@@ -22,21 +22,13 @@ from typing import Protocol
 import numpy as np
 
 from lab.audio import AudioClip
-from lab.engines.base import AsrEngine, AsrOptions, Word
+from lab.engines.base import AsrEngine, AsrOptions, StreamStep, Word
 
 SENTENCE_END = re.compile(r"[.?!…]$")
 TRIM_S = 15.0  # past this the buffer is cut at the last committed sentence end (whisper_streaming's default)
 MAX_BUFFER_S = 25.0  # and past this, without a sentence end, at the last committed word
 PROMPT_CHARS = 200
 ONSET_TOLERANCE_S = 0.1  # a re-transcribed word starting before the committed end by less is the same word
-
-
-@dataclass
-class StreamStep:
-    """What one fed chunk produced: newly committed words (absolute times) and the uncommitted tail."""
-
-    committed: list[Word] = field(default_factory=list)
-    partial: list[str] = field(default_factory=list)
 
 
 class Stream(Protocol):

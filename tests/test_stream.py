@@ -40,7 +40,8 @@ def test_local_agreement_matches_offline_wer(name: str, chunk_s: float) -> None:
     (r,) = list(comp)
     assert r.error is None, r.error
     assert not r.native
-    assert abs(r.result.wer - r.offline.wer) <= 0.02, (r.result.text, r.offline.text)
+    # no more than 2 points worse than offline (on two_cities it is better: offline tiny.en drops the last words)
+    assert r.result.wer <= r.offline.wer + 0.02, (r.result.text, r.offline.text)
     _check_times(r)
     assert r.metrics.first_word_s is not None and r.metrics.first_word_s < clip.duration_s
     # partial text appears before the audio ends, and the committed text grows over the stream

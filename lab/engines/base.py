@@ -48,6 +48,15 @@ class Transcription:
 
 
 @dataclass
+class StreamStep:
+    """What one fed chunk produced in a stream (`lab.streaming`): newly committed words (times from the
+    stream's start) and the uncommitted tail."""
+
+    committed: list[Word] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Synthesis:
     """What a TTS engine returns: mono float32 samples at `sample_rate`, and how long it took."""
 

@@ -7,8 +7,7 @@ import time
 import numpy as np
 
 from lab.audio import AudioClip
-from lab.engines.base import AsrOptions, BaseEngine, Segment, Transcription, Word
-from lab.streaming import StreamStep
+from lab.engines.base import AsrOptions, BaseEngine, Segment, StreamStep, Transcription, Word
 
 FRAME_RATE = 100  # pocketsphinx reports segments in 10 ms frames
 PAUSE_S = 0.3  # a silence at least this long between words starts a new segment
