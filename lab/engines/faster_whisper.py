@@ -33,6 +33,7 @@ class FasterWhisperEngine(BaseEngine):
             beam_size=options.beam_size,
             word_timestamps=options.word_timestamps,
             condition_on_previous_text=False,
+            initial_prompt=options.prompt,
         )
         segs = list(segments)
         elapsed = time.perf_counter() - start

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from lab.audio import AudioClip
-from lab.engines.base import AsrOptions, BaseEngine, Segment, Transcription, Word
+from lab.engines.base import AsrOptions, BaseEngine, Segment, StreamStep, Transcription, Word
 
 FRAME_RATE = 100  # pocketsphinx reports segments in 10 ms frames
 PAUSE_S = 0.3  # a silence at least this long between words starts a new segment
@@ -33,6 +33,10 @@ class PocketSphinxEngine(BaseEngine):
 
     def memory_bytes(self) -> int:
         return 60 << 20  # acoustic model + LM + dictionary, measured roughly at load
+
+    def open_stream(self, options: AsrOptions) -> SphinxStream:
+        """Native incremental decoding (see `lab.streaming`)."""
+        return SphinxStream(self.decoder)
 
     def transcribe(self, clip: AudioClip, options: AsrOptions) -> Transcription:
         pcm = (np.clip(clip.samples, -1, 1) * 32767).astype("<i2").tobytes()
@@ -66,3 +70,57 @@ def _segments(words: list[Word], pause_s: float = PAUSE_S) -> list[Segment]:
 def _clean(word: str) -> str:
     # alternate pronunciations come back as "word(2)"
     return word.split("(", 1)[0]
+
+
+class SphinxStream:
+    """PocketSphinx's own incremental decoding: its endpointer opens and closes utterances, `hyp()`
+    gives the partial text while one is open, and an utterance's words are committed when it closes."""
+
+    def __init__(self, decoder, rate: int = 16000) -> None:  # noqa: ANN001 - pocketsphinx.Decoder
+        from pocketsphinx import Endpointer
+
+        self.decoder, self.rate = decoder, rate
+        self.endpointer = Endpointer(sample_rate=rate)
+        self.pending = b""
+        self.in_utt = False
+
+    def feed(self, samples: np.ndarray) -> StreamStep:
+        self.pending += (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+        size, committed = self.endpointer.frame_bytes, []
+        while len(self.pending) >= size:
+            frame, self.pending = self.pending[:size], self.pending[size:]
+            committed += self._frame(self.endpointer.process(frame))
+        return StreamStep(committed, self._partial())
+
+    def finish(self) -> StreamStep:
+        committed = []
+        speech = self.endpointer.end_stream(self.pending) if self.in_utt or self.pending else None
+        if speech is not None:
+            if not self.in_utt:
+                self._start()
+            self.decoder.process_raw(speech, False, False)
+        if self.in_utt:
+            committed = self._end()
+        return StreamStep(committed, [])
+
+    def _frame(self, speech: bytes | None) -> list[Word]:
+        if speech is None:
+            return []
+        if not self.in_utt:
+            self._start()
+        self.decoder.process_raw(speech, False, False)
+        return [] if self.endpointer.in_speech else self._end()
+
+    def _start(self) -> None:
+        self.decoder.start_utt()
+        self.in_utt, self.utt_start = True, self.endpointer.speech_start
+
+    def _end(self) -> list[Word]:
+        self.decoder.end_utt()
+        self.in_utt = False
+        return [Word(self.utt_start + s.start_frame / FRAME_RATE, self.utt_start + (s.end_frame + 1) / FRAME_RATE,
+                     _clean(s.word)) for s in self.decoder.seg() if s.word not in FILLERS]
+
+    def _partial(self) -> list[str]:
+        hyp = self.decoder.hyp() if self.in_utt else None
+        return [_clean(w) for w in hyp.hypstr.split()] if hyp and hyp.hypstr else []

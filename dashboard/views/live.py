@@ -1,0 +1,24 @@
+"""Pure shaping for the Live mode: what a model's card shows at one moment of a stream."""
+
+from __future__ import annotations
+
+import html
+
+from lab.live import StreamResult, display_at
+from lab.streaming import Timeline
+
+
+def card_html(model: str, line: Timeline, t: float) -> str:
+    """Committed text in black, partial in grey, and the running lag (display time − audio heard)."""
+    tick = display_at(line, t)
+    committed, partial = (tick.committed, tick.partial) if tick else ("", "")
+    lag = f"lag {tick.at_s - tick.audio_s:.2f} s" if tick else "waiting for the first chunk"
+    return (f"<div class='live-card' data-model='{html.escape(model)}'><b>{html.escape(model)}</b> "
+            f"<small style='color:#888'>{lag}</small><br>"
+            f"<span class='committed' style='color:#000'>{html.escape(committed)}</span> "
+            f"<span class='partial' style='color:#999'>{html.escape(partial)}</span></div>")
+
+
+def metric_rows(results: list[StreamResult]) -> list[dict]:
+    """The streaming metrics table (the same keys as `lab stream --json`)."""
+    return [r.to_json() for r in results]

@@ -1,0 +1,68 @@
+"""Silero and WebRTC VAD on the shared recordings and on generated silence; VAD first in front of ASR."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lab.audio import load_audio
+from lab.catalog import models_for
+from lab.engines.base import Segment, Word
+from lab.runner import transcribe_one
+from lab.vad import agreement, detect, speech_only, transcribe_vad_first, words_in_speech
+from tests.conftest import shared
+
+VADS = ["silero-vad:v5", "webrtc-vad:2"]
+
+
+def _clips() -> list[str]:
+    names = []
+    for listing in ("manifest.csv", "extra.csv"):
+        with shared(listing).open(newline="") as f:
+            names += [r["file"] for r in csv.DictReader(f)]
+    return names
+
+
+def test_vads_are_catalog_models_of_task_vad() -> None:
+    assert {s.id for s in models_for("vad")} >= set(VADS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("vad", VADS)
+def test_vad_finds_speech_in_every_shared_clip_and_none_in_silence(vad: str) -> None:
+    for name in _clips():
+        clip = load_audio(shared(name))
+        r = detect(clip, vad)
+        assert r.error is None and r.segments, f"{vad} found no speech in {name}"
+        assert 0 < r.speech_ratio <= 1
+    silence = replace(clip, samples=np.zeros(16000 * 5, dtype=np.float32))
+    r = detect(silence, vad)
+    assert r.error is None and r.segments == [] and r.speech_ratio == 0
+
+
+def test_agreement_and_word_coverage() -> None:
+    a, b = [Segment(0.0, 1.0, "speech")], [Segment(0.5, 1.0, "speech")]
+    assert agreement(a, b, 2.0) == pytest.approx(0.75)
+    words = [Word(0.1, 0.3, "yes"), Word(1.5, 1.8, "no")]
+    assert words_in_speech(a, words) == 0.5 and words_in_speech(a, []) is None
+
+
+@pytest.mark.slow
+def test_vad_first_skips_silence_and_keeps_the_words() -> None:
+    jfk = load_audio(shared("jfk.flac"))
+    pad = np.zeros(16000 * 5, dtype=np.float32)
+    padded = replace(jfk, samples=np.concatenate([pad, jfk.samples, pad]), data=b"")
+    segments = detect(padded, "silero-vad:v5").segments
+    speech, _ = speech_only(padded, segments)
+    assert speech.duration_s < padded.duration_s - 8  # most of the 10 s of padding is skipped
+    plain = transcribe_one(padded, "faster-whisper:tiny.en")
+    first = transcribe_vad_first(padded, "faster-whisper:tiny.en", "silero-vad:v5")
+    assert first.error is None and "country" in first.text.lower()
+    assert first.words[0].start >= 4.5  # times map back onto the padded clip
+    # generated silence: nothing to decode, so nothing is "heard"
+    silent = replace(jfk, samples=np.zeros(16000 * 5, dtype=np.float32), data=b"")
+    assert transcribe_vad_first(silent, "faster-whisper:tiny.en", "silero-vad:v5").text == ""
+    assert plain.text
