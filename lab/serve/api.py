@@ -30,7 +30,9 @@ def _bad(e: LabError) -> HTTPException:
 
 
 # One model's result as `lab transcribe --json` prints it: built from the one result field list.
-ResultOut = create_model("ResultOut", **{f.json: (f.type, ...) for f in RESULT_FIELDS if f.json})
+# `label` names the variant (`model@int8,beam=1`; the model id when nothing was pinned).
+ResultOut = create_model("ResultOut", **{f.json: (f.type, ...) for f in RESULT_FIELDS if f.json},
+                         label=(str | None, None))
 
 
 class TranscribeOut(BaseModel):
@@ -72,20 +74,23 @@ def models() -> list[dict]:
 
 @app.post("/transcribe", response_model=TranscribeOut)
 def transcribe(file: Annotated[UploadFile, File()], models: Annotated[list[str], Form()],
-               reference: Annotated[str | None, Form()] = None, beam_size: Annotated[int, Form()] = 5) -> dict:
-    """Same contract as `lab transcribe --json`: run_id and one result per model."""
+               reference: Annotated[str | None, Form()] = None, beam_size: Annotated[int, Form()] = 5,
+               compute_type: Annotated[str | None, Form()] = None,
+               reference_language: Annotated[str | None, Form()] = None) -> dict:
+    """Same contract as `lab transcribe --json`: run_id and one result per model, like for like (one compute
+    type and beam for all, unless a model is named as a variant: `faster-whisper:tiny.en@int8,beam=1`)."""
     from lab.audio import load_audio
-    from lab.catalog import get_spec
     from lab.engines.base import AsrOptions
+    from lab.plan import plan_comparison
     from lab.runner import compare
 
     try:
-        for m in models:
-            get_spec(m)
+        plan_comparison(models, compute_type or None, beam_size)  # unknown models and bad variants: 400
         clip = load_audio(file.file.read(), name=file.filename or "upload")
     except LabError as e:
         raise _bad(e) from None
-    comp = compare(clip, list(dict.fromkeys(models)), reference or None, options=AsrOptions(beam_size=beam_size))
+    comp = compare(clip, models, reference or None, options=AsrOptions(beam_size=beam_size),
+                   compute_type=compute_type or None, reference_language=reference_language or None)
     return {"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]}
 
 
