@@ -158,7 +158,7 @@ class Comparison:
         self.options = options or AsrOptions()
         self.cache = cache or default_cache()
         self.device, self.compute_type = device, compute_type
-        self.plan: list[PlannedModel] = plan_comparison(model_ids, compute_type, self.options.beam_size, device)
+        self.plan, self.refused = _lenient_plan(model_ids, compute_type, self.options.beam_size, device)
         self.model_ids = [p.label for p in self.plan]
         self.results: list[ModelResult] = []
         self.run_id: int | None = None
@@ -172,12 +172,16 @@ class Comparison:
     def run_model(self, label: str, progress: Progress | None = None) -> ModelResult:
         """Run one planned model (by its label, as in `model_ids`; a plain id not in the plan runs at the
         comparison's settings)."""
-        planned = next((p for p in self.plan if p.label == label), None) or plan_comparison(
-            [label], self.compute_type, self.options.beam_size, self.device)[0]
-        options = replace(self.options, beam_size=planned.beam_size)
-        result = transcribe_one(self.clip, planned.model, self.reference, options, self.cache, planned.device,
-                                planned.compute_type, reference_language=self.reference_language, progress=progress)
-        result.label = planned.label
+        if label in self.refused:  # an unknown model or unreadable variant: its own error result
+            result = ModelResult(label, error=self.refused[label], label=label)
+        else:
+            planned = next((p for p in self.plan if p.label == label), None) or plan_comparison(
+                [label], self.compute_type, self.options.beam_size, self.device)[0]
+            options = replace(self.options, beam_size=planned.beam_size)
+            result = transcribe_one(self.clip, planned.model, self.reference, options, self.cache, planned.device,
+                                    planned.compute_type, reference_language=self.reference_language,
+                                    progress=progress)
+            result.label = planned.label
         self.results.append(result)
         if self.run_id is not None:
             store.add_result(self.run_id, result.row())
@@ -197,6 +201,21 @@ class Comparison:
         done = len(self.results) == len(self.model_ids)
         status = "failed" if failed == len(self.results) else ("partial" if failed or not done else "done")
         store.finish_run(self.run_id, status)
+
+
+def _lenient_plan(model_ids: Sequence[str], compute_type: str | None, beam_size: int, device: str | None
+                  ) -> tuple[list[PlannedModel], dict[str, str]]:
+    """The plan, where a model that cannot be planned keeps its place and its error (the others still run)."""
+    plan: dict[str, PlannedModel] = {}
+    refused: dict[str, str] = {}
+    for text in model_ids:
+        try:
+            planned = plan_comparison([text], compute_type, beam_size, device)[0]
+        except LabError as e:
+            planned = PlannedModel(text, text, device or "", compute_type or "", beam_size)
+            refused[text] = str(e)
+        plan.setdefault(planned.label, planned)
+    return list(plan.values()), refused
 
 
 def compare(clip: AudioClip, model_ids: Sequence[str], reference: str | None = None, **kwargs) -> Comparison:

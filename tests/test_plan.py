@@ -99,3 +99,34 @@ def test_transcribe_runs_runtimes_like_for_like_and_variants_as_their_own_result
 
     text = run_lab("transcribe", str(jfk), "-m", f"{FW}@float32,beam=1", "--ref", JFK_REF)
     assert text.returncode == 0 and "[float32 beam=1 cpu threads=" in text.stdout and "lang=en (" in text.stdout
+
+
+@pytest.mark.slow
+def test_compare_page_runs_a_second_variant_and_its_cards_show_their_settings(fresh_db: str, jfk: Path) -> None:
+    from tests.test_app import app, clean, html_text
+
+    at = app()
+    at.file_uploader(key="upload").set_value(("jfk.flac", jfk.read_bytes(), "audio/flac")).run()
+    at.checkbox(key=f"pick:{FW}").check().run()
+    assert at.selectbox(key="ref_language").value == ""  # auto until the user (or a sample's manifest) says
+    at.selectbox(key="ref_language").set_value("en").run()
+    at.selectbox(key="variant_model").set_value(FW)
+    at.selectbox(key="variant_precision").set_value("int8")
+    at.number_input(key="variant_beam").set_value(1)
+    at.button(key="add_variant").click().run()
+    clean(at)
+    assert any(b.label == f"✕ {FW}@int8,beam=1" for b in at.button)
+    at.button(key="run").click().run(timeout=300)
+    clean(at)
+    assert not at.error, [e.value for e in at.error]
+
+    captions = [c.value for c in at.caption]
+    assert "Ran with: float32 · beam 5 · cpu · " in "\n".join(captions)
+    assert "Ran with: int8 · beam 1 (greedy) · cpu · " in "\n".join(captions)
+    assert sum(c.startswith("Heard: en (") for c in captions) == 2  # faster-whisper gives its probability
+    assert not at.warning  # heard English, the reference is English
+    assert html_text(at).count("ask not what your country") >= 2
+    stored = store.get_run(at.session_state["last"].run_id)
+    assert [(r.compute_type, r.beam_size) for r in stored.results] == [("float32", 5), ("int8", 1)]
+    assert stored.settings["reference_language"] == "en"
+    assert [ui_cards.result_label(r) for r in stored.results] == [FW, f"{FW}@int8,beam=1"]

@@ -107,10 +107,12 @@ def transcribe(
     from lab.audio import load_audio
     from lab.engines.base import AsrOptions
     from lab.flags import explain_flags
+    from lab.plan import plan_comparison
     from lab.runner import Comparison
 
     if not model:
         raise BadInput("name at least one model with -m ID (see `lab models`).")
+    plan_comparison(model, compute_type, beam_size, device)  # unknown models and bad variants: exit 2
     reference = _reference(ref, ref_file)
     clip = load_audio(file)
     options = AsrOptions(language=language, beam_size=beam_size)
