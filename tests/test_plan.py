@@ -130,3 +130,21 @@ def test_compare_page_runs_a_second_variant_and_its_cards_show_their_settings(fr
     assert [(r.compute_type, r.beam_size) for r in stored.results] == [("float32", 5), ("int8", 1)]
     assert stored.settings["reference_language"] == "en"
     assert [ui_cards.result_label(r) for r in stored.results] == [FW, f"{FW}@int8,beam=1"]
+
+
+@pytest.mark.slow
+def test_api_transcribe_takes_a_compute_type_and_variants(jfk: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from lab.serve.api import app
+
+    client = TestClient(app)
+    audio = {"file": ("jfk.flac", jfk.read_bytes(), "audio/flac")}
+    r = client.post("/transcribe", files=audio, data={"models": [FW, f"{FW}@float32,beam=1"], "compute_type": "int8",
+                                                      "reference": JFK_REF, "reference_language": "en"})
+    assert r.status_code == 200, r.text
+    got = [(x["label"], x["model"], x["compute_type"], x["beam_size"], x["score_language"])
+           for x in r.json()["results"]]
+    assert got == [(FW, FW, "int8", 5, "en"), (f"{FW}@float32,beam=1", FW, "float32", 1, "en")]
+    bad = client.post("/transcribe", files=audio, data={"models": [f"{FW}@beam=x"]})
+    assert bad.status_code == 400 and "beam must be a whole number" in bad.json()["detail"]
