@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,7 +16,8 @@ from plotly.subplots import make_subplots
 from dashboard.format import display_name, fmt_pct, fmt_rtfx, fmt_seconds, md_escape, plural
 from lab.catalog import catalog
 from lab.charts import model_color
-from lab.metrics import align
+from lab.flags import explain_flag
+from lab.metrics import align, base_language
 from lab.store import ResultRecord
 
 DIFF_STYLE = {
@@ -49,6 +50,39 @@ class CardView:
     flags: tuple[str, ...]
     diff_html: str | None
     diff_summary: str | None
+    label: str = ""  # the variant (`model@int8,beam=1`): unique within a run, keys the card
+    settings: str = ""  # "float32 · beam 5 · cpu · 2 threads"
+    heard: str = ""  # "Heard: en (98%)"
+    language_warning: str | None = None  # the model heard another language than the reference's
+    flag_notes: tuple[str, ...] = ()  # one line per flag, same order as `flags`
+
+
+def result_label(row: ResultRecord) -> str:
+    """The variant a stored result ran as (`extra.label`), else its model id."""
+    return str((row.extra or {}).get("label") or row.model_id)
+
+
+def settings_line(row: ResultRecord) -> str:
+    """What the result ran with: compute type, beam size, device, threads."""
+    beam = None if row.beam_size is None else ("beam 1 (greedy)" if row.beam_size == 1 else f"beam {row.beam_size}")
+    threads = None if row.threads is None else plural(row.threads, "thread")
+    return " · ".join(str(p) for p in (row.compute_type, beam, row.device, threads) if p)
+
+
+def heard_line(row: ResultRecord) -> str:
+    """The language the model heard (or was told), with the engine's probability where it gives one."""
+    if not row.language:
+        return "Heard: — (the engine does not report a language)"
+    prob = f" ({row.language_probability:.0%})" if row.language_probability is not None else ""
+    return f"Heard: {row.language}{prob}"
+
+
+def language_warning(row: ResultRecord, reference_language: str | None) -> str | None:
+    ref, heard = base_language(reference_language), base_language(row.language)
+    if ref and heard and ref != heard:
+        return (f"The model heard '{heard}' but the reference is '{ref}': its transcript is probably in "
+                "the wrong language (or a translation), so its error rates say little about accuracy.")
+    return None
 
 
 def score_language(model_id: str, detected: str | None) -> str:
@@ -58,18 +92,24 @@ def score_language(model_id: str, detected: str | None) -> str:
 
 
 def result_metrics(row: ResultRecord) -> tuple[MetricView, ...]:
-    """Latency, RTFx, WER, CER, load (cold or cached) and warm-up, formatted for st.metric."""
+    """The headline error rate (CER for languages written without spaces, else WER), the other one,
+    latency, RTFx, load (cold or cached) and warm-up, formatted for st.metric."""
     load_s, cached = row.load_s, row.cached
     if cached:
         load = MetricView("Load", "cached", f"already in memory; its original load took {fmt_seconds(load_s)}")
     else:
         load = MetricView("Load (cold)", fmt_seconds(load_s), "weights read and model initialised for this run")
+    scored = f" (scored as '{row.score_language}')" if row.score_language else ""
+    wer = MetricView("WER", fmt_pct(row.wer), f"word error rate vs the reference, after normalisation{scored}"
+                     if row.wer is not None else "no reference given")
+    cer = MetricView("CER", fmt_pct(row.cer), f"character error rate vs the reference{scored}")
+    if row.headline_metric == "cer":  # words are not space-separated in this language: CER is the headline
+        cer = replace(cer, label="CER (headline)", help=(cer.help or "") + "; the headline for this language")
+    errors = (cer, wer) if row.headline_metric == "cer" else (wer, cer)
     return (
+        *errors,
         MetricView("Latency", fmt_seconds(row.latency_s), "transcription time only (no load, no warm-up)"),
         MetricView("RTFx", fmt_rtfx(row.rtfx), "seconds of audio per second of compute; higher is faster"),
-        MetricView("WER", fmt_pct(row.wer), "word error rate vs the reference, after normalisation"
-                   if row.wer is not None else "no reference given"),
-        MetricView("CER", fmt_pct(row.cer), "character error rate vs the reference"),
         load,
         MetricView("Warm-up", fmt_seconds(row.warmup_s),
                    "one-off run on a short slice after a fresh load, excluded from latency; — when already warm"),
@@ -107,22 +147,27 @@ def transcript_html(text: str | None) -> str:
             f'border-radius:4px;font-size:1rem;line-height:1.5">{body}</div>')
 
 
-def card_view(row: ResultRecord, reference: str | None) -> CardView:
+def card_view(row: ResultRecord, reference: str | None, reference_language: str | None = None) -> CardView:
     """Shape one result (a stored one from `get_run`, or a live `ModelResult` as `ResultRecord(**r.row())`)
-    for its card."""
+    for its card; `reference_language` (the reference's, when known) warns when the model heard another."""
     model = row.model_id
     diff, summary = None, None
     if row.error is None and reference and reference.strip():
-        diff = diff_html(reference, row.text or "", score_language(model, row.language))
+        diff = diff_html(reference, row.text or "", row.score_language or score_language(model, row.language))
         extra = row.extra or {}
         if extra:
             summary = (f"{plural(extra.get('substitutions', 0), 'substitution')} · "
                        f"{plural(extra.get('deletions', 0), 'deletion')} · "
                        f"{plural(extra.get('insertions', 0), 'insertion')} "
                        f"in {plural(extra.get('ref_words', 0), 'reference word')}")
-    return CardView(model=model, title=display_name(model), color=model_color(model), error=row.error,
-                    text=row.text, metrics=result_metrics(row), flags=tuple(row.flags or ()),
-                    diff_html=diff, diff_summary=summary)
+    label = result_label(row)
+    title = display_name(model) + (f" @ {label.partition('@')[2]}" if "@" in label else "")
+    flags = tuple(row.flags or ())
+    return CardView(model=model, title=title, color=model_color(model), error=row.error,
+                    text=row.text, metrics=result_metrics(row), flags=flags,
+                    diff_html=diff, diff_summary=summary, label=label, settings=settings_line(row),
+                    heard=heard_line(row), language_warning=language_warning(row, reference_language),
+                    flag_notes=tuple(explain_flag(f) for f in flags))
 
 
 @dataclass(frozen=True)
@@ -186,15 +231,20 @@ def render_card_body(card: CardView, per_row: int = 3) -> None:
     """One model's result inside a card: error, or transcript, metrics, flags and word diff.
 
     Shared by Compare and History so a result looks the same live and replayed."""
+    if card.settings:
+        st.caption(f"Ran with: {md_escape(card.settings)}")
     if card.error:
         st.error(card.error, icon=":material/error:")
         return
+    st.caption(md_escape(card.heard))
+    if card.language_warning:
+        st.warning(card.language_warning, icon=":material/translate:")
     st.html(transcript_html(card.text))
     for start in range(0, len(card.metrics), per_row):
         for m, column in zip(card.metrics[start:start + per_row], st.columns(per_row), strict=False):
             column.metric(m.label, m.value, help=m.help)
-    if card.flags:
-        st.markdown(" ".join(f":orange-badge[{md_escape(f)}]" for f in card.flags))
+    for flag, note in zip(card.flags, card.flag_notes, strict=False):
+        st.markdown(f":orange-badge[{md_escape(flag)}] {md_escape(note)}")
     if card.diff_html:
         st.caption("Word diff against the reference" + (f" — {card.diff_summary}" if card.diff_summary else ""))
         st.html(card.diff_html + diff_legend_html())

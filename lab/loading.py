@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -88,7 +89,8 @@ class ModelCache:
         self.evictions: list[str] = []
 
     def acquire(self, model_id: str, device: str | None = None, compute_type: str | None = None,
-                threads: int | None = None) -> Loaded:
+                threads: int | None = None, progress: Callable[[str], None] | None = None) -> Loaded:
+        """The loaded model, loading it on a miss; `progress` hears "converting weights…" and "loading…"."""
         spec = get_spec(model_id)
         config = load_config(spec, device, compute_type, threads)
         key = (spec.id, config.device, config.compute_type)
@@ -99,7 +101,7 @@ class ModelCache:
             hit = self._hit(key)  # another thread may have loaded it while we waited
             if hit:
                 return hit
-            loaded = self._load(spec, config)
+            loaded = self._load(spec, config, progress or (lambda _stage: None))
             with self._lock:
                 self._models[key] = loaded
             return loaded
@@ -116,11 +118,16 @@ class ModelCache:
         with self._lock:
             return self._key_locks.setdefault(key, threading.Lock())
 
-    def _load(self, spec: ModelSpec, config: LoadConfig) -> Loaded:
+    def _load(self, spec: ModelSpec, config: LoadConfig, progress: Callable[[str], None]) -> Loaded:
         engine = build_engine(spec, config)
         self._make_room(engine.memory_bytes())
         start = time.perf_counter()
         try:
+            if getattr(engine, "weights", None) is not None and engine.weights.source == "convert":
+                from lab.weights import ensure_for  # converted once; the engine's own call then finds it
+
+                ensure_for(spec, engine.weights, progress)
+            progress("loading…")
             engine.load()
         except LabError:
             raise

@@ -8,7 +8,7 @@ every result is stored the moment it exists.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from lab import store
@@ -19,8 +19,12 @@ from lab.errors import LabError, failure_message
 from lab.flags import flags_for
 from lab.loading import ModelCache, default_cache
 from lab.metrics import Score, base_language, rtfx, score
+from lab.plan import PlannedModel, plan_comparison, plan_json
 
 WARMUP_S = 2.0  # length of the warm-up slice run once after a fresh load, excluded from latency
+WARMUP_TOKENS = 8  # the warm-up only pays for lazy init: a few tokens, not a hallucinated 30 s window
+
+Progress = Callable[[str], None]  # told what a slow first use is doing: "loading…", "warming up…"
 
 
 @dataclass
@@ -49,6 +53,7 @@ class ModelResult:
     words: list[Word] = field(default_factory=list)
     score: Score | None = None
     skipped: str | None = None  # why this model was not run on the clip (e.g. a language it does not support)
+    label: str | None = None  # the variant as planned (`model@int8,beam=1`); the model id when nothing was pinned
 
     @property
     def ok(self) -> bool:
@@ -56,8 +61,8 @@ class ModelResult:
 
     def to_json(self) -> dict:
         """The CLI/API contract: model, text, wer, cer, latency_s, rtfx, load_s, error (+ extras);
-        the keys are `store.RESULT_JSON_KEYS`, the attributes of the same names."""
-        return {k: getattr(self, k) for k in store.RESULT_JSON_KEYS}
+        the keys are `store.RESULT_JSON_KEYS`, the attributes of the same names, and `label`."""
+        return {k: getattr(self, k) for k in store.RESULT_JSON_KEYS} | {"label": self.label or self.model}
 
     def row(self) -> dict:
         """Fields for the results table (`store.RESULT_COLUMNS`)."""
@@ -68,7 +73,7 @@ class ModelResult:
             "segments": [asdict(x) for x in self.segments], "words": [asdict(x) for x in self.words],
             "extra": ({"substitutions": s.substitutions, "deletions": s.deletions, "insertions": s.insertions,
                        "hits": s.hits, "ref_words": s.ref_words, **({"note": s.note} if s.note else {})}
-                      if s else {}),
+                      if s else {}) | {"label": self.label or self.model},
         })
         return {c: values[c] for c in store.RESULT_COLUMNS}
 
@@ -76,15 +81,18 @@ class ModelResult:
 def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
                    options: AsrOptions | None = None, cache: ModelCache | None = None,
                    device: str | None = None, compute_type: str | None = None, warmup: bool = True,
-                   reference_language: str | None = None) -> ModelResult:
+                   reference_language: str | None = None, progress: Progress | None = None) -> ModelResult:
     """Load (or reuse) one model and transcribe one clip; never raises for a model's own failure.
+
+    `progress` hears each slow step as it starts (converting weights, loading, warming up, transcribing).
 
     `reference_language` (the reference's own language, e.g. a manifest's) chooses how the clip is scored;
     without it the model's language (English-only models) or the detected one is used, and the score says so."""
     options = options or AsrOptions()
     cache = cache or default_cache()
+    say = progress or (lambda _stage: None)
     try:
-        loaded = cache.acquire(model_id, device=device, compute_type=compute_type)
+        loaded = cache.acquire(model_id, device=device, compute_type=compute_type, progress=say)
     except LabError as e:
         return ModelResult(model_id, error=str(e))
     engine = loaded.engine
@@ -93,8 +101,10 @@ def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
                          beam_size=options.beam_size, threads=engine.config.threads)
     try:
         if warmup and not cache.is_warm(engine):
+            say("warming up…")
             result.warmup_s = _warm_up(engine, clip, options)
             cache.mark_warm(engine)
+        say("transcribing…")
         start = time.perf_counter()
         t = engine.transcribe(clip, options)
         result.latency_s = time.perf_counter() - start
@@ -105,11 +115,14 @@ def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
 
 
 def _warm_up(engine, clip: AudioClip, options: AsrOptions) -> float:  # noqa: ANN001
-    """First call after a load pays for lazy init (kernels, caches); run it on a slice, report it apart."""
+    """First call after a load pays for lazy init (kernels, caches); run it on a slice, report it apart.
+    Capped at a few tokens, since a decoder that pads the slice to a 30 s window could otherwise ramble."""
     n = int(min(clip.duration_s, WARMUP_S) * clip.sample_rate)
     piece = replace(clip, samples=clip.samples[:n], data=b"")
+    short = replace(options, max_new_tokens=min(options.max_new_tokens or WARMUP_TOKENS, WARMUP_TOKENS),
+                    word_timestamps=False)
     start = time.perf_counter()
-    engine.transcribe(piece, options)
+    engine.transcribe(piece, short)
     return time.perf_counter() - start
 
 
@@ -133,28 +146,46 @@ def _fill(result: ModelResult, t: Transcription, clip: AudioClip, reference: str
 
 
 class Comparison:
-    """One stored run of one clip through several models. The run row exists before any model runs."""
+    """One stored run of one clip through several models. The run row exists before any model runs.
+
+    `model_ids` may name variants (`faster-whisper:tiny.en@int8,beam=1`, see lab.plan); every model runs at
+    one compute type and one beam size (`compute_type`, `options.beam_size`) unless its variant pins one."""
 
     def __init__(self, clip: AudioClip, model_ids: Sequence[str], reference: str | None = None,
                  options: AsrOptions | None = None, kind: str = "compare", cache: ModelCache | None = None,
-                 device: str | None = None, compute_type: str | None = None, store_run: bool = True) -> None:
-        self.clip, self.model_ids, self.reference = clip, list(model_ids), reference
+                 device: str | None = None, compute_type: str | None = None, store_run: bool = True,
+                 reference_language: str | None = None) -> None:
+        self.clip, self.reference, self.reference_language = clip, reference, reference_language
         self.options = options or AsrOptions()
         self.cache = cache or default_cache()
         self.device, self.compute_type = device, compute_type
+        self.plan, self.refused = _lenient_plan(model_ids, compute_type, self.options.beam_size, device)
+        self.model_ids = [p.label for p in self.plan]
         self.results: list[ModelResult] = []
         self.run_id: int | None = None
         if store_run:
             settings = {"models": self.model_ids, "options": asdict(self.options), "device": device,
-                        "compute_type": compute_type, "sequential": True}
+                        "compute_type": compute_type, "sequential": True, "plan": plan_json(self.plan),
+                        "reference_language": reference_language}
             clip_id = store.save_clip(clip)
             self.run_id = store.start_run(kind, settings, clip_id=clip_id, reference=reference)
 
-    def run_model(self, model_id: str, queue_s: float | None = None) -> ModelResult:
-        """`queue_s`: how long the request waited for the model (a server's queue), stored apart from latency."""
-        result = transcribe_one(self.clip, model_id, self.reference, self.options, self.cache,
-                                self.device, self.compute_type)
-        result.queue_s = queue_s
+    def run_model(self, label: str, progress: Progress | None = None, queue_s: float | None = None
+                  ) -> ModelResult:
+        """Run one planned model (by its label, as in `model_ids`; a plain id not in the plan runs at the
+        comparison's settings). `queue_s`: how long a server's request waited for the model,
+        stored apart from latency."""
+        if label in self.refused:  # an unknown model or unreadable variant: its own error result
+            result = ModelResult(label, error=self.refused[label], label=label)
+        else:
+            planned = next((p for p in self.plan if p.label == label), None) or plan_comparison(
+                [label], self.compute_type, self.options.beam_size, self.device)[0]
+            options = replace(self.options, beam_size=planned.beam_size)
+            result = transcribe_one(self.clip, planned.model, self.reference, options, self.cache, planned.device,
+                                    planned.compute_type, reference_language=self.reference_language,
+                                    progress=progress)
+            result.label = planned.label
+            result.queue_s = queue_s
         self.results.append(result)
         if self.run_id is not None:
             store.add_result(self.run_id, result.row())
@@ -174,6 +205,21 @@ class Comparison:
         done = len(self.results) == len(self.model_ids)
         status = "failed" if failed == len(self.results) else ("partial" if failed or not done else "done")
         store.finish_run(self.run_id, status)
+
+
+def _lenient_plan(model_ids: Sequence[str], compute_type: str | None, beam_size: int, device: str | None
+                  ) -> tuple[list[PlannedModel], dict[str, str]]:
+    """The plan, where a model that cannot be planned keeps its place and its error (the others still run)."""
+    plan: dict[str, PlannedModel] = {}
+    refused: dict[str, str] = {}
+    for text in model_ids:
+        try:
+            planned = plan_comparison([text], compute_type, beam_size, device)[0]
+        except LabError as e:
+            planned = PlannedModel(text, text, device or "", compute_type or "", beam_size)
+            refused[text] = str(e)
+        plan.setdefault(planned.label, planned)
+    return list(plan.values()), refused
 
 
 def compare(clip: AudioClip, model_ids: Sequence[str], reference: str | None = None, **kwargs) -> Comparison:

@@ -35,7 +35,7 @@ class FakeEngine(BaseEngine):
             raise RuntimeError("CUDA error: device-side assert triggered")
         if self.spec.name == "oom":
             raise MemoryError
-        return Transcription(TEXT, "en", [Segment(0.0, clip.duration_s, TEXT)], inference_s=0.001)
+        return Transcription(TEXT, "en", segments=[Segment(0.0, clip.duration_s, TEXT)], inference_s=0.001)
 
 
 @contextmanager

@@ -17,7 +17,9 @@ from dashboard.views import compare as compare_view
 from lab import store
 from lab.audio import AudioClip
 from lab.charts import model_color
+from lab.engines.base import AsrOptions
 from lab.errors import LabError, failure_message
+from lab.plan import DEFAULT_BEAM
 from lab.runner import Comparison, ModelResult
 from lab.store import ResultRecord
 
@@ -46,6 +48,8 @@ def _on_sample() -> None:
     if chosen is not None:
         st.session_state["reference"] = chosen.reference or ""
         st.session_state["_ref_auto"] = True
+        if chosen.language in compare_view.REFERENCE_LANGUAGES:  # the manifest says which language it is
+            st.session_state["ref_language"] = chosen.language
 
 def _on_reference() -> None:
     st.session_state["_ref_auto"] = False
@@ -91,19 +95,20 @@ def _model_picker(states: dict[str, str]) -> list[str]:
 def _metrics_per_row(n_cards: int) -> int:
     return 2 if n_cards >= PER_ROW else 3
 
-def _card_shells(models: list[str], states: dict[str, str]) -> dict[str, DeltaGenerator]:
-    """One bordered card per model, in rows of three; returns the placeholder inside each card."""
+def _card_shells(labels: list[str], states: dict[str, str]) -> dict[str, DeltaGenerator]:
+    """One bordered card per model variant (`model@int8,beam=1`), in rows of three; returns the placeholder
+    inside each card."""
     holes = {}
-    for start in range(0, len(models), PER_ROW):
-        row = models[start:start + PER_ROW]
-        for model, col in zip(row, st.columns(PER_ROW if len(models) > PER_ROW else len(row)), strict=False):
-            with col, st.container(border=True, key=f"card-{fmt.slug(model)}"):
-                color = model_color(model)
+    for start in range(0, len(labels), PER_ROW):
+        row = labels[start:start + PER_ROW]
+        for label, col in zip(row, st.columns(PER_ROW if len(labels) > PER_ROW else len(row)), strict=False):
+            model, _, pinned = label.partition("@")
+            with col, st.container(border=True, key=f"card-{fmt.slug(label)}"):
                 badge, _ = picker.STATE_STYLE.get(states.get(model, ""), ("gray", ""))
-                st.html(f'<div style="height:4px;background:{color};border-radius:2px"></div>')
-                st.markdown(f"**{fmt.md_escape(fmt.display_name(model))}**  \n"
-                            f":{badge}-badge[{states.get(model, '?')}] `{model}`")
-                holes[model] = st.empty()
+                st.html(f'<div style="height:4px;background:{model_color(model)};border-radius:2px"></div>')
+                title = fmt.display_name(model) + (f" @ {pinned}" if pinned else "")
+                st.markdown(f"**{fmt.md_escape(title)}**  \n:{badge}-badge[{states.get(model, '?')}] `{label}`")
+                holes[label] = st.empty()
     return holes
 
 def _fill_card(hole: DeltaGenerator, card: ui_cards.CardView, per_row: int = 3) -> None:
@@ -112,12 +117,14 @@ def _fill_card(hole: DeltaGenerator, card: ui_cards.CardView, per_row: int = 3) 
         ui_cards.render_card_body(card, per_row)
 
 def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> ResultRecord:
-    """Run one model in a worker thread while this (script) thread ticks its card's elapsed counter."""
+    """Run one model in a worker thread while this (script) thread ticks its card's elapsed counter and
+    says what a slow first use is doing (converting weights, loading, warming up)."""
     box: dict[str, ModelResult] = {}
+    stage = ["starting…"]
 
     def work() -> None:
         try:
-            box["r"] = comp.run_model(model)
+            box["r"] = comp.run_model(model, progress=lambda s: stage.__setitem__(0, s))
         except Exception as e:  # e.g. the database refused the write: this card's error, not the page's
             box["r"] = ModelResult(model, error=failure_message(model, e))
 
@@ -126,14 +133,15 @@ def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> ResultRecord
     worker.start()
     try:
         while worker.is_alive():
-            hole.info(f"Running · {time.perf_counter() - start:.1f} s", icon=":material/hourglass_top:")
+            hole.info(f"{stage[0].capitalize()} · {time.perf_counter() - start:.1f} s",
+                      icon=":material/hourglass_top:")
             worker.join(TICK_S)
     finally:  # interrupted (the user clicked something): let the model finish so its result is stored
         worker.join()
     return ResultRecord(**box["r"].row())
 
 def _run(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[str], reference: str | None,
-         states: dict[str, str]) -> compare_view.CompareOutcome | None:
+         states: dict[str, str], choice: dict) -> compare_view.CompareOutcome | None:
     lock = ui_state.run_lock()
     waiting = st.empty()
     while not lock.acquire(timeout=0.5):  # a Streamlit call each turn, so a stop request still gets through
@@ -141,17 +149,21 @@ def _run(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[str], r
                      icon=":material/hourglass_top:")
     waiting.empty()
     try:
-        return _run_locked(clip, key, env, models, reference, states)
+        return _run_locked(clip, key, env, models, reference, states, choice)
     finally:
         lock.release()
 
 def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[str], reference: str | None,
-                states: dict[str, str]) -> compare_view.CompareOutcome | None:
+                states: dict[str, str], choice: dict) -> compare_view.CompareOutcome | None:
+    """choice: the settings picked above (compute_type, beam_size, reference_language; None = default)."""
     try:
-        comp = Comparison(clip, models, reference, cache=ui_state.model_cache())
+        comp = Comparison(clip, models, reference, AsrOptions(beam_size=choice["beam_size"]),
+                          cache=ui_state.model_cache(), compute_type=choice["compute_type"],
+                          reference_language=choice["reference_language"])
     except LabError as e:
         st.error(str(e))
         return None
+    models = comp.model_ids  # one label per planned variant
     rows, cards = [], []
     try:
         st.subheader(f"Results · run #{comp.run_id}")
@@ -162,7 +174,7 @@ def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[
         for i, model in enumerate(models):
             progress.progress(i / len(models), text=f"Running {model} ({i + 1} of {len(models)})…")
             row = _run_one(comp, model, holes[model])
-            card = ui_cards.card_view(row, reference)
+            card = ui_cards.card_view(row, reference, choice["reference_language"])
             _fill_card(holes[model], card, _metrics_per_row(len(models)))
             rows.append(row)
             cards.append(card)
@@ -175,9 +187,36 @@ def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[
 
 def _show_last(out: compare_view.CompareOutcome) -> None:
     st.subheader(f"Results · run #{out.run_id}")
-    holes = _card_shells([c.model for c in out.cards], out.states)
+    holes = _card_shells([c.label for c in out.cards], out.states)
     for card in out.cards:
-        _fill_card(holes[card.model], card, _metrics_per_row(len(out.cards)))
+        _fill_card(holes[card.label], card, _metrics_per_row(len(out.cards)))
+
+def _settings_picker(picked: list[str]) -> tuple[dict, list[str]]:
+    """Precision and beam for every model (like for like by default), and extra variants of a picked model."""
+    with st.expander("Settings — one precision and one beam for every model unless you add a variant"):
+        c = st.columns(2)
+        precision = c[0].selectbox("Precision (compute type)", compare_view.PRECISIONS, key="precision",
+                                   format_func=compare_view.precision_label)
+        beam = c[1].number_input("Beam size (1 = greedy)", min_value=1, value=DEFAULT_BEAM, step=1, key="beam")
+        variants: list[str] = st.session_state.setdefault("variants", [])
+        st.caption("Add the same model at other settings, as a card of its own (e.g. int8 next to float32).")
+        v = st.columns([3, 2, 1.5, 1.2], vertical_alignment="bottom")
+        model = v[0].selectbox("Model", picked, key="variant_model", index=None, placeholder="a ticked model")
+        v_precision = v[1].selectbox("Precision", compare_view.PRECISIONS, key="variant_precision",
+                                     format_func=lambda p: p or "as above")
+        v_beam = v[2].number_input("Beam", min_value=1, value=int(beam), step=1, key="variant_beam")
+        if v[3].button("Add variant", key="add_variant", disabled=model is None):
+            text = compare_view.variant_text(model, v_precision, int(v_beam))
+            if text not in variants:
+                variants.append(text)
+        for i, text in enumerate(list(variants)):
+            if st.button(f"✕ {text}", key=f"drop_variant:{i}", help="Remove this variant"):
+                variants.remove(text)
+                st.rerun()
+    choice = {"compute_type": precision or None, "beam_size": int(beam),
+              "reference_language": st.session_state.get("ref_language") or None}
+    return choice, [*picked, *(t for t in variants if t.partition("@")[0] in picked)]
+
 
 def _show_rest(out: compare_view.CompareOutcome) -> None:
     failed = sum(1 for c in out.cards if c.error)
@@ -223,9 +262,14 @@ with left:
 with right:
     st.text_area("Reference transcript (optional)", key="reference", height=140, on_change=_on_reference,
                  placeholder="What was said. With a reference, each card shows WER, CER and a word diff.")
+    st.selectbox("Reference language", compare_view.REFERENCE_LANGUAGES, key="ref_language",
+                 format_func=compare_view.language_label,
+                 help="Chooses the text normaliser and the headline metric (CER for Chinese, Japanese, Thai…) "
+                      "and warns when a model heard another language.")
 
 st.subheader("Models")
 picked = _model_picker(states)
+choice, to_run = _settings_picker(picked)
 go_col, why_col = st.columns([1, 4], vertical_alignment="center")
 ready = clip is not None and bool(picked)
 clicked = go_col.button("Run comparison", type="primary", key="run", disabled=not ready, icon=":material/play_arrow:")
@@ -233,7 +277,7 @@ if not ready:
     missing = [w for w, ok in (("a recording", clip is not None), ("at least one model", bool(picked))) if not ok]
     why_col.caption(f"Choose {' and '.join(missing)} to run.")
 else:
-    why_col.caption(f"{len(picked)} model{'s' * (len(picked) > 1)} on {fmt.md_escape(clip.name)}; "
+    why_col.caption(f"{fmt.plural(len(to_run), 'model')} on {fmt.md_escape(clip.name)}, like for like; "
                     "models run one after another so timings stay fair, and the run is stored.")
 
 live = go_col.toggle("Live", key="live_mode", help="Stream the clip: partial and committed text as it plays.")
@@ -245,7 +289,7 @@ if clicked and ready and live:
 elif clicked and ready:
     preview.empty()
     reference = (st.session_state.get("reference") or "").strip() or None
-    outcome = _run(clip, key, dec.envelope, picked, reference, states)
+    outcome = _run(clip, key, dec.envelope, to_run, reference, states, choice)
     if outcome is not None:
         _show_rest(outcome)
 elif last is not None:

@@ -55,11 +55,11 @@ def _filters() -> tuple[store.RunFilter, int]:
     size = c[4].selectbox("Per page", PAGE_SIZES, index=1, key="page_size", on_change=_reset_page)
     return history_view.run_filter(model, kind, tuple(dates), clip), size
 
-def _result_column(row: ResultRecord, reference: str | None, per_row: int) -> None:
-    card = ui_cards.card_view(row, reference)
-    with st.container(border=True, key=f"detail-{fmt.slug(card.model)}"):
+def _result_column(row: ResultRecord, reference: str | None, per_row: int, reference_language: str | None) -> None:
+    card = ui_cards.card_view(row, reference, reference_language)
+    with st.container(border=True, key=f"detail-{fmt.slug(card.label)}"):
         st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
-        st.markdown(f"**{fmt.md_escape(card.title)}**  \n`{card.model}`")
+        st.markdown(f"**{fmt.md_escape(card.title)}**  \n`{card.label}`")
         ui_cards.render_card_body(card, per_row)
 
 def _detail(run_id: int) -> None:
@@ -107,7 +107,7 @@ def _detail(run_id: int) -> None:
     for start in range(0, len(results), 3):
         for row, col in zip(results[start:start + 3], st.columns(per_row or 1), strict=False):
             with col:
-                _result_column(row, run.reference, 2 if per_row == 3 else 3)
+                _result_column(row, run.reference, 2 if per_row == 3 else 3, run.settings.get("reference_language"))
     if path is not None and any(r.segments for r in results):
         dec = ui_state.decoded(f"stored:{path.name}", path.name, path.read_bytes)
         if dec.envelope is not None:

@@ -9,23 +9,42 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.cards import CardView, Envelope, waveform_figure
+from dashboard.cards import CardView, Envelope, result_label, waveform_figure
 from dashboard.format import clip_caption, fmt_pct, fmt_seconds, mime_for
 from lab.audio import AudioClip
 from lab.charts import model_color
 from lab.store import ResultRecord
 
+AUTO = ""  # no reference language picked: the model's own (English-only) or the detected language scores
+REFERENCE_LANGUAGES = (AUTO, "en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "uk", "tr", "ar", "hi", "zh", "ja",
+                       "ko", "th", "vi")
+PRECISIONS = (AUTO, "float32", "float16", "int8")
+
+
+def language_label(code: str) -> str:
+    return "auto — the model's language, else the detected one" if code == AUTO else code
+
+
+def precision_label(code: str) -> str:
+    return "like for like — float32 on CPU, float16 on CUDA" if code == AUTO else code
+
+
+def variant_text(model: str, precision: str, beam: int) -> str:
+    """A variant in the syntax the CLI and API take (`model@int8,beam=1`)."""
+    return f"{model}@{','.join(p for p in (precision, f'beam={beam}') if p)}"
+
 
 def summary_frame(rows: Sequence[ResultRecord]) -> pd.DataFrame:
-    """One row per model: the figures the summary chart and table show."""
+    """One row per model (per variant, named `model@int8,beam=1`): the figures the summary chart and table show."""
     out = [{
-        "Model": r.model_id, "Latency (s)": r.latency_s, "RTFx": r.rtfx,
+        "Model": result_label(r), "Compute": r.compute_type, "Beam": r.beam_size, "Latency (s)": r.latency_s,
+        "RTFx": r.rtfx,
         "WER (%)": None if r.wer is None else r.wer * 100,
         "CER (%)": None if r.cer is None else r.cer * 100,
         "Load (s)": r.load_s, "Cached": r.cached, "Error": r.error or "",
     } for r in rows]
-    return pd.DataFrame(out, columns=["Model", "Latency (s)", "RTFx", "WER (%)", "CER (%)", "Load (s)", "Cached",
-                                      "Error"])
+    return pd.DataFrame(out, columns=["Model", "Compute", "Beam", "Latency (s)", "RTFx", "WER (%)", "CER (%)",
+                                      "Load (s)", "Cached", "Error"])
 
 
 def summary_figure(frame: pd.DataFrame) -> go.Figure:
@@ -35,7 +54,7 @@ def summary_figure(frame: pd.DataFrame) -> go.Figure:
     fig = make_subplots(rows=1, cols=2 if has_wer else 1, horizontal_spacing=0.12,
                         subplot_titles=["Latency (s) — lower is better"] + (["WER (%) — lower is better"]
                                                                             if has_wer else []))
-    colors = [model_color(m) for m in ok["Model"]]
+    colors = [model_color(m.partition("@")[0]) for m in ok["Model"]]
     fig.add_trace(go.Bar(x=ok["Model"], y=ok["Latency (s)"], marker_color=colors, showlegend=False,
                          text=[fmt_seconds(v) for v in ok["Latency (s)"]], textposition="outside", cliponaxis=False,
                          hovertemplate="%{x}: %{y:.3f} s<extra></extra>"), row=1, col=1)

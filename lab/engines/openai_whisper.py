@@ -51,9 +51,12 @@ class OpenAIWhisperEngine(BaseEngine):
 
     def transcribe(self, clip: AudioClip, options: AsrOptions) -> Transcription:
         start = time.perf_counter()
+        language, probability = language_for(self.spec, options), None
+        if language is None:  # detect here, as transcribe() would, so its probability is not thrown away
+            language, probability = self._detect_language(clip)
         result = self.model.transcribe(
             clip.samples,
-            language=language_for(self.spec, options),
+            language=language,
             # whisper decodes greedily when beam_size is None
             beam_size=options.beam_size if options.beam_size > 1 else None,
             temperature=0.0,
@@ -72,10 +75,24 @@ class OpenAIWhisperEngine(BaseEngine):
         return Transcription(
             text=" ".join(s["text"].strip() for s in segs).strip(),
             language=result.get("language"),
+            language_probability=probability,
             segments=[Segment(float(s["start"]), float(s["end"]), s["text"].strip()) for s in segs],
             words=words,
             inference_s=elapsed,
         )
+
+
+    def _detect_language(self, clip: AudioClip) -> tuple[str, float]:
+        """Language of the first 30 s and its probability (whisper.transcribe decides on the same window)."""
+        import torch
+        import whisper
+
+        mel = whisper.log_mel_spectrogram(clip.samples, self.model.dims.n_mels, padding=whisper.audio.N_SAMPLES)
+        window = whisper.pad_or_trim(mel[:, : whisper.audio.N_FRAMES], whisper.audio.N_FRAMES)
+        window = window.to(self.model.device, torch.float16 if self.config.device == "cuda" else torch.float32)
+        _, probs = self.model.detect_language(window)
+        language = max(probs, key=probs.get)
+        return language, float(probs[language])
 
 
 def _float(value: float | None) -> float | None:

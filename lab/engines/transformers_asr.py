@@ -33,6 +33,7 @@ class Decoded:
     language: str | None
     segments: list[Segment]
     truncated: bool
+    language_probability: float | None = None
 
 
 class TransformersEngine(BaseEngine):
@@ -92,6 +93,7 @@ class TransformersEngine(BaseEngine):
         return Transcription(
             text=out.text,
             language=out.language,
+            language_probability=out.language_probability,
             segments=out.segments,
             inference_s=elapsed,
             flags=["truncated"] if out.truncated else [],
@@ -104,10 +106,12 @@ class TransformersEngine(BaseEngine):
         kwargs: dict = {"num_beams": options.beam_size, "do_sample": False, "condition_on_prev_tokens": False}
         if options.max_new_tokens:
             kwargs["max_new_tokens"] = options.max_new_tokens
-        language = "en"
+        language, probability = "en", None
         if getattr(self.model.generation_config, "is_multilingual", False):
             # English-only checkpoints refuse language/task; multilingual ones need the task named
-            language = options.language or self._detect_language(features["input_features"])
+            language = options.language
+            if not language:
+                language, probability = self._detect_language(features["input_features"])
             kwargs |= {"language": language, "task": "transcribe"}
         out = self.model.generate(**features, return_timestamps=True, return_segments=True, **kwargs)
         segments = out["segments"][0]
@@ -115,6 +119,7 @@ class TransformersEngine(BaseEngine):
         return Decoded(
             text=_text(tokenizer, out["sequences"][0]),
             language=language,
+            language_probability=probability,
             segments=[Segment(float(s["start"]), float(s["end"]), _text(tokenizer, s["tokens"])) for s in segments],
             truncated=_whisper_truncated(segments, self.model.generation_config.eos_token_id),
         )
@@ -141,12 +146,19 @@ class TransformersEngine(BaseEngine):
             for k, v in feats.items()
         }
 
-    def _detect_language(self, features: torch.Tensor) -> str:
-        # like openai-whisper: the language of the first 30 s decides for the whole clip
-        # (short clips were padded to a full window by the feature extractor)
+    def _detect_language(self, features: torch.Tensor) -> tuple[str, float]:
+        """The language of the first 30 s and its probability (as `model.detect_language` decides it: the
+        most likely language token after the start token; short clips were padded to a full window)."""
+        import torch
+
         window = features[..., : self.processor.feature_extractor.nb_max_frames]
-        token = int(self.model.detect_language(input_features=window)[0])
-        return self.processor.tokenizer.convert_ids_to_tokens(token).strip("<|>")
+        gen = self.model.generation_config
+        lang_ids = sorted(gen.lang_to_id.values())
+        start = torch.full((window.shape[0], 1), gen.decoder_start_token_id, device=window.device)
+        logits = self.model(input_features=window, decoder_input_ids=start).logits[0, -1]
+        probs = logits[lang_ids].float().softmax(-1)
+        best = int(probs.argmax())
+        return self.processor.tokenizer.convert_ids_to_tokens(lang_ids[best]).strip("<|>"), float(probs[best])
 
     # --- SeamlessM4T v2 --------------------------------------------------------------------------
 

@@ -113,7 +113,9 @@ async def _log_request(request: Request, call_next: Callable[[Request], Awaitabl
 
 
 # One model's result as `lab transcribe --json` prints it: built from the one result field list.
-ResultOut = create_model("ResultOut", **{f.json: (f.type, ...) for f in RESULT_FIELDS if f.json})
+# `label` names the variant (`model@int8,beam=1`; the model id when nothing was pinned).
+ResultOut = create_model("ResultOut", **{f.json: (f.type, ...) for f in RESULT_FIELDS if f.json},
+                         label=(str | None, None))
 
 
 class TranscribeOut(BaseModel):
@@ -187,22 +189,26 @@ def _served(key: ApiKeyRecord, model_id: str) -> str:
 
 @app.post("/transcribe", response_model=TranscribeOut)
 def transcribe(key: Caller, file: Annotated[UploadFile, File()], models: Annotated[list[str], Form()],
-               reference: Annotated[str | None, Form()] = None, beam_size: Annotated[int, Form()] = 5) -> dict:
-    """Same contract as `lab transcribe --json`: run_id and one result per model."""
+               reference: Annotated[str | None, Form()] = None, beam_size: Annotated[int, Form()] = 5,
+               compute_type: Annotated[str | None, Form()] = None,
+               reference_language: Annotated[str | None, Form()] = None) -> dict:
+    """Same contract as `lab transcribe --json`: run_id and one result per model, like for like (one compute
+    type and beam for all, unless a model is named as a variant: `faster-whisper:tiny.en@int8,beam=1`)."""
     from lab.audio import load_audio
-    from lab.catalog import get_spec
     from lab.engines.base import AsrOptions
+    from lab.plan import plan_comparison
     from lab.runner import compare
 
     try:
-        for m in models:
-            _served(key, get_spec(m).id)
         options = AsrOptions(beam_size=beam_size)  # refused (400) before any audio is decoded
+        for planned in plan_comparison(models, compute_type or None, beam_size):  # unknown or bad variants: 400
+            _served(key, planned.model)
         clip = load_audio(file.file.read(), name=display_name(file.filename))
     except LabError as e:
         raise _bad(e) from None
-    ids = list(dict.fromkeys(models))
-    done = scheduler().run(",".join(ids), lambda _q: compare(clip, ids, reference or None, options=options))
+    done = scheduler().run(",".join(dict.fromkeys(models)), lambda _q: compare(
+        clip, models, reference or None, options=options, compute_type=compute_type or None,
+        reference_language=reference_language or None))
     comp = done.value
     return {"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]}
 
@@ -229,7 +235,7 @@ def asr_transcribe(request: Request, key: Caller, file: Annotated[UploadFile, Fi
     def job(queue_s: float) -> Comparison:
         comp = Comparison(clip, [model_id], reference or None, options=options, kind="api")
         try:
-            comp.run_model(model_id, queue_s)
+            comp.run_model(model_id, queue_s=queue_s)
         finally:
             comp.finish()
         return comp

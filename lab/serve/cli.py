@@ -32,6 +32,8 @@ app = typer.Typer(
 )
 
 ModelOpt = Annotated[list[str], typer.Option("--model", "-m", help="Model id (repeatable), see `lab models`.")]
+VariantOpt = Annotated[list[str], typer.Option(
+    "--model", "-m", help="Model id (repeatable), see `lab models`; MODEL@int8,beam=1 pins a variant's settings.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
@@ -180,41 +182,60 @@ def stream(
 @app.command()
 def transcribe(
     file: Annotated[Path, typer.Argument(help="Audio file (wav, flac, mp3, ogg, opus, m4a, webm).")],
-    model: ModelOpt = None,
+    model: VariantOpt = None,
     ref: Annotated[str | None, typer.Option("--ref", help="Reference transcript.")] = None,
     ref_file: Annotated[Path | None, typer.Option("--ref-file", help="File holding the reference.")] = None,
     language: Annotated[str | None, typer.Option(help="Language code; default: detect.")] = None,
-    beam_size: Annotated[int, typer.Option(help="1 (greedy) to 10.")] = 5,
+    ref_language: Annotated[str | None, typer.Option(
+        help="The reference's language: picks the normaliser and headline metric; default: --language, "
+             "else the model's/detected one.")] = None,
+    beam_size: Annotated[int, typer.Option(help="1 (greedy) to 10; the same for every model.")] = 5,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or mps; default: detect.")] = None,
-    compute_type: Annotated[str | None, typer.Option(help="e.g. int8, float16, float32.")] = None,
+    compute_type: Annotated[str | None, typer.Option(
+        help="e.g. int8, float16, float32; the same for every model (default: float32 on CPU, float16 on CUDA).")]
+    = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Transcribe FILE with one or more models; stores the run and prints each result."""
+    """Transcribe FILE with one or more models, like for like; stores the run and prints each result."""
     from lab.audio import load_audio
     from lab.engines.base import AsrOptions
+    from lab.flags import explain_flags
+    from lab.plan import plan_comparison
     from lab.runner import Comparison
 
-    model_ids = _check_models(model)
+    if not model:
+        raise BadInput("name at least one model with -m ID (see `lab models`).")
+    plan_comparison(model, compute_type, beam_size, device)  # unknown models and bad variants: exit 2
     reference = _reference(ref, ref_file)
     options = AsrOptions(language=language, beam_size=beam_size)  # bad options are refused before decoding
     clip = load_audio(file)
-    comp = Comparison(clip, model_ids, reference, options, device=device, compute_type=compute_type)
+    comp = Comparison(clip, model, reference, options, device=device, compute_type=compute_type,
+                      reference_language=ref_language or language)
     if not as_json:
         typer.echo(f"{clip.name}: {clip.duration_s:.1f} s, run {comp.run_id}")
     for r in comp:
         if as_json:
             continue
         if r.error:
-            typer.echo(f"[{r.model}] ERROR {r.error}")
+            typer.echo(f"[{r.label}] ERROR {r.error}")
         else:
-            typer.echo(f"[{r.model}] wer={_fmt(r.wer)} cer={_fmt(r.cer)} latency={_fmt(r.latency_s)}s "
-                       f"rtfx={_fmt(r.rtfx, '.1f')} load={_fmt(r.load_s)}s\n  {r.text}")
+            typer.echo(f"[{r.label}] wer={_fmt(r.wer)} cer={_fmt(r.cer)} latency={_fmt(r.latency_s)}s "
+                       f"rtfx={_fmt(r.rtfx, '.1f')} load={_fmt(r.load_s)}s  {_settings_line(r)}\n  {r.text}")
+            for note in explain_flags(r.flags):
+                typer.echo(f"  ! {note}")
             if r.wer is None and r.score and r.score.note:  # e.g. a punctuation-only reference: why "-"
                 typer.echo(f"  note: {r.score.note}")
     if as_json:
         _echo_json({"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]})
     if comp.results and all(not r.ok for r in comp.results):
         raise typer.Exit(1)
+
+
+def _settings_line(r: object) -> str:
+    """compute type, beam, device, threads and the detected language of one result."""
+    prob = getattr(r, "language_probability", None)
+    lang = f"{r.language}" + (f" ({prob:.0%})" if prob is not None else "") if r.language else "-"
+    return f"[{r.compute_type} beam={r.beam_size} {r.device} threads={r.threads} lang={lang}]"
 
 
 @app.command()

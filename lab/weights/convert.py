@@ -496,8 +496,9 @@ def target_path(spec: ModelSpec) -> Path:
     return cache_dir() / "converted" / spec.runtime / spec.name
 
 
-def ensure_converted(spec: ModelSpec, source_path: Path) -> Path:
-    """Convert `source_path` (a CTranslate2 dir or its model.bin) for `spec` once; reuse it afterwards."""
+def ensure_converted(spec: ModelSpec, source_path: Path, progress: Callable[[str], None] | None = None) -> Path:
+    """Convert `source_path` (a CTranslate2 dir or its model.bin) for `spec` once; reuse it afterwards.
+    `progress` hears "converting weights…" only when a conversion runs."""
     if spec.runtime not in CONVERTERS:
         raise ConversionError(f"{spec.id}: no converter into the {spec.runtime} runtime.")
     source_path = Path(source_path).resolve()
@@ -505,6 +506,8 @@ def ensure_converted(spec: ModelSpec, source_path: Path) -> Path:
     stamp = _fingerprint(source_path)
     if _is_current(target, stamp):
         return target
+    if progress is not None:
+        progress("converting weights…")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}.tmp", dir=target.parent))
     try:

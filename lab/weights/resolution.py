@@ -90,11 +90,12 @@ def missing_hint(spec: ModelSpec) -> str:
     return f"{spec.id}: weights not found here; " + ", or ".join(ways) + "."
 
 
-def ensure_for(spec: ModelSpec, weights: Resolved) -> Path:
-    """The converted weights for a `convert` resolution, converting once from where it found the source."""
+def ensure_for(spec: ModelSpec, weights: Resolved, progress: Callable[[str], None] | None = None) -> Path:
+    """The converted weights for a `convert` resolution, converting once from where it found the source;
+    `progress` hears "converting weights…" when a conversion really runs."""
     if weights.origin is None:
         raise ConversionError(f"{spec.id}: nothing to convert from ({weights.describe()}).")
-    return ensure_converted(spec, weights.origin)
+    return ensure_converted(spec, weights.origin, progress)
 
 
 # --- finders, in order: each returns None to pass to the next ------------------------------------
