@@ -20,7 +20,7 @@ import psutil
 
 from lab.catalog import ModelSpec, get_spec
 from lab.engines import AsrEngine, LoadConfig, build_engine, engine_class
-from lab.errors import EngineError, LabError
+from lab.errors import EngineError, LabError, OptionError
 from lab.settings import settings
 
 CacheKey = tuple[str, str, str]
@@ -75,6 +75,9 @@ def load_config(spec: ModelSpec, device: str | None = None, compute_type: str | 
     if dev not in cls.devices:
         dev = "cpu"
     ctype = compute_type or cls.default_compute.get(dev, "float32")
+    allowed = cls.compute_types.get(dev) if cls.compute_types else None
+    if allowed is not None and ctype not in allowed:
+        raise OptionError(f"{spec.id} runs in {' or '.join(allowed)} on {dev}, not {ctype}.")
     return LoadConfig(device=dev, compute_type=ctype, threads=threads or default_threads())
 
 

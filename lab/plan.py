@@ -88,8 +88,9 @@ def plan_comparison(models: Sequence[str], compute_type: str | None = None, beam
 def _planned(v: Variant, compute_type: str | None, beam_size: int, device: str | None) -> PlannedModel:
     spec = get_spec(v.model)
     # the device this runtime will really use (a CPU-only runtime falls back), so its precision fits it
-    dev = load_config(spec, device or detect_device(), "float32", 1).device
+    dev = load_config(spec, device or detect_device(), None, 1).device
     ctype = v.compute_type or compute_type or COMMON_COMPUTE.get(dev, "float32")
+    load_config(spec, dev, ctype, 1)  # a precision this runtime does not really run in is refused, not relabelled
     return PlannedModel(v.label, v.model, dev, ctype, v.beam_size or beam_size)
 
 

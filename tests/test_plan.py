@@ -24,8 +24,10 @@ def test_plan_gives_every_runtime_one_precision_and_beam() -> None:
     plan = plan_comparison([FW, OW, "transformers:whisper-tiny.en"], device="cpu")
     assert {(p.device, p.compute_type, p.beam_size) for p in plan} == {("cpu", "float32", 5)}
     assert [p.label for p in plan] == [FW, OW, "transformers:whisper-tiny.en"]
-    picked = plan_comparison([FW, OW], compute_type="int8", beam_size=1, device="cpu")
-    assert {(p.compute_type, p.beam_size) for p in picked} == {("int8", 1)}
+    picked = plan_comparison([FW, f"{FW}@beam=3"], compute_type="int8", beam_size=1, device="cpu")
+    assert [(p.compute_type, p.beam_size) for p in picked] == [("int8", 1), ("int8", 3)]
+    with pytest.raises(LabError, match="runs in float32 on cpu, not int8"):  # no int8 path: refused, not relabelled
+        plan_comparison([FW, OW], compute_type="int8", device="cpu")
     # CUDA asked for, but pocketsphinx runs on the CPU only: its precision is the CPU's
     mixed = {p.model: p for p in plan_comparison([FW, "pocketsphinx:en-us"], device="cuda")}
     assert (mixed[FW].device, mixed[FW].compute_type) == ("cuda", "float16")
@@ -43,6 +45,9 @@ def test_variants_pin_their_own_settings() -> None:
     (f"{FW}@beam=zero", "beam must be a whole number"),
     (f"{FW}@temperature=1", "unknown setting 'temperature=1'"),
     ("nope:model@int8", "unknown model id 'nope:model'"),
+    # openai-whisper has no int8 path on CPU: refused, never labelled int8 while running float32
+    (f"{OW}@int8", "runs in float32 on cpu, not int8"),
+    ("transformers:whisper-tiny.en@int8", "runs in float32 or bfloat16 on cpu, not int8"),
 ])
 def test_bad_variants_say_what_is_wrong_in_one_line(text: str, message: str) -> None:
     with pytest.raises(LabError) as e:

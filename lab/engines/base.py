@@ -181,6 +181,9 @@ class BaseEngine:
     devices: tuple[str, ...] = ("cpu",)
     # compute type used when the caller leaves it to the engine, per device
     default_compute: dict[str, str] = {"cpu": "float32", "cuda": "float16", "mps": "float32"}
+    # compute types it really runs in, per device (None: the runtime checks them itself at load), so a
+    # result is never labelled with a precision the runtime silently replaced
+    compute_types: dict[str, tuple[str, ...]] | None = None
 
     def __init__(self, spec: ModelSpec, config: LoadConfig, weights: Resolved) -> None:
         self.spec = spec

@@ -13,6 +13,7 @@ from lab.errors import EngineError
 class OpenAIWhisperEngine(BaseEngine):
     devices = ("cuda", "cpu")
     default_compute = {"cpu": "float32", "cuda": "float16"}
+    compute_types = {"cpu": ("float32",), "cuda": ("float16", "float32")}
 
     def load(self) -> None:
         import torch
@@ -62,7 +63,7 @@ class OpenAIWhisperEngine(BaseEngine):
             temperature=0.0,
             word_timestamps=options.word_timestamps,
             condition_on_previous_text=False,
-            fp16=self.config.device == "cuda",
+            fp16=self.config.compute_type == "float16",
             verbose=None,
         )
         elapsed = time.perf_counter() - start

@@ -16,6 +16,7 @@ FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]", "[COUGH]",
 
 class PocketSphinxEngine(BaseEngine):
     default_compute = {"cpu": "float32"}
+    compute_types = {"cpu": ("float32",)}
 
     def load(self) -> None:
         from pocketsphinx import Config, Decoder

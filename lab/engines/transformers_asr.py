@@ -37,6 +37,8 @@ class Decoded:
 
 
 class TransformersEngine(BaseEngine):
+    compute_types = {"cpu": ("float32", "bfloat16"), "cuda": ("float16", "bfloat16", "float32"),
+                     "mps": ("float32", "float16")}
     devices = ("cuda", "mps", "cpu")
 
     def load(self) -> None:
