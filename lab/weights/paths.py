@@ -19,6 +19,7 @@ MARKER = {
     "hibari": "hibari.onnx",
     "piper": "*.onnx.json",
     "whisper.cpp": "ggml-model-*.bin",
+    "kokoro": "*.onnx",
 }
 
 
