@@ -104,3 +104,14 @@ def test_whisper_cpp_tiny_en_transcribes_jfk(converted, jfk, compute_type):  # n
     assert wer("jfk.flac", result.text) <= 0.05, result.text  # the bound test_convert holds the others to
     assert result.language == "en" and result.segments
     assert engine.describe()["weights_precision"] == compute_type
+
+
+@pytest.mark.slow
+def test_whisper_cpp_base_detects_english_and_transcribes_jfk(jfk):  # noqa: F811
+    engine = build_engine(get_spec("whisper.cpp:base"), LoadConfig("cpu", "q8_0", 2))
+    engine.load()
+    result = engine.transcribe(jfk, GREEDY)  # multilingual: no language given, whisper.cpp detects it
+    assert result.language == "en"
+    assert wer("jfk.flac", result.text) <= 0.05, result.text
+    vocab = ggml.read_ggml(engine.model_file).vocab
+    assert len(vocab) == 50257  # multilingual.tiktoken
