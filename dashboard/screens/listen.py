@@ -65,7 +65,8 @@ def _card(card: listen_view.TtsCard) -> None:
         if card.flags:
             st.markdown(" ".join(f":orange-badge[{fmt.md_escape(f)}]" for f in card.flags))
         if card.asr_model:
-            st.caption(f"Heard by `{card.asr_model}` (round trip) — WER vs the input text: **{card.asr_wer}**")
+            st.caption(f"Heard by `{card.asr_model}` (round trip) — {card.asr_metric} vs the input text: "
+                       f"**{card.asr_wer}**")
             st.html(ui_cards.transcript_html(card.asr_text))
 
 def _cards(cards: tuple[listen_view.TtsCard, ...]) -> None:

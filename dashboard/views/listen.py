@@ -45,7 +45,8 @@ class TtsCard:
     flags: tuple[str, ...]
     asr_model: str | None
     asr_text: str | None
-    asr_wer: str | None
+    asr_wer: str | None  # the round trip's headline score, formatted (CER for Japanese; see asr_metric)
+    asr_metric: str = "WER"
 
 
 def tts_card(r: TtsResult) -> TtsCard:
@@ -61,7 +62,7 @@ def tts_card(r: TtsResult) -> TtsCard:
     )
     return TtsCard(r.model, display_name(r.model), model_color(r.model), r.voice,
                    r.wav_bytes() if r.error is None else b"", r.error, metrics, tuple(r.flags), r.asr_model,
-                   r.asr_text, None if r.asr_model is None else fmt_pct(r.asr_wer))
+                   r.asr_text, None if r.asr_model is None else fmt_pct(r.asr_score), (r.asr_metric or "wer").upper())
 
 
 @dataclass(frozen=True)

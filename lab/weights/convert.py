@@ -1,11 +1,13 @@
-"""Convert faster-whisper (CTranslate2) Whisper weights into openai-whisper and transformers checkpoints.
+"""Convert faster-whisper (CTranslate2) Whisper weights into openai-whisper, transformers and whisper.cpp models.
 
 The offline packs only ship CTranslate2 `model.bin` files, so the PyTorch runtimes get their weights
 by conversion: `model.bin` is parsed here with numpy (no ctranslate2 needed), the fused attention
 projections are split back apart, and the result is written as
 
 - openai-whisper: `model.pt` holding `dims` + `model_state_dict`, which `whisper.load_model` reads;
-- transformers: a Whisper directory (safetensors, config, generation config, processor files).
+- transformers: a Whisper directory (safetensors, config, generation config, processor files);
+- whisper.cpp: ggml files built from the same openai-whisper state dict, one per precision
+  (float16, q8_0; see `lab.weights.ggml`).
 
 A conversion lands in `cache_dir()/converted/<runtime>/<name>`: written to a temporary sibling,
 verified by loading it back, then renamed into place, so a reader never sees half a checkpoint and
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lab.errors import EngineError
+from lab.weights import ggml
 from lab.weights.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -46,6 +49,9 @@ FORMAT = 1
 MANIFEST = "conversion.json"
 OPENAI_CHECKPOINT = "model.pt"
 CT2_BINARY_VERSION = 6
+# whisper.cpp files written per conversion: its usual precision and 8-bit blocks. No float32 file: the
+# PyPI build aborts on one at inference (an im2col assert wants float16 conv weights)
+GGML_PRECISIONS = ("float16", "q8_0")
 # CTranslate2's DataType enum order (include/ctranslate2/types.h)
 CT2_DTYPES: dict[int, str] = {0: "float32", 1: "int8", 2: "int16", 3: "int32", 4: "float16", 5: "bfloat16"}
 
@@ -475,6 +481,57 @@ def _same_query(tensor: torch.Tensor, fused_qkv: np.ndarray) -> None:
         raise ConversionError("converted checkpoint: a weight did not round-trip")
 
 
+def ggml_file(folder: Path, precision: str) -> Path:
+    """The whisper.cpp model file of `precision` inside a converted folder."""
+    return folder / f"ggml-model-{precision}.bin"
+
+
+def write_ggml(m: Ct2Model, out: Path) -> None:
+    dims = whisper_dims(m)
+    state = openai_state_dict(m)
+    for precision in GGML_PRECISIONS:
+        ggml.write_ggml(ggml_file(out, precision), asdict(dims), state, precision, dims.multilingual)
+
+
+def verify_ggml(m: Ct2Model, out: Path) -> None:
+    """Read each file back and compare every tensor with the openai-whisper state dict it came from."""
+    dims, state = whisper_dims(m), openai_state_dict(m)
+    for precision in GGML_PRECISIONS:
+        problems = ggml_mismatches(ggml.read_ggml(ggml_file(out, precision)), asdict(dims), state, precision)
+        if problems:
+            raise ConversionError(f"whisper.cpp {precision} file does not match its source: {problems[0]}")
+
+
+def ggml_mismatches(model: ggml.GgmlModel, hparams: dict[str, int], state: dict[str, np.ndarray],
+                    precision: str) -> list[str]:
+    """Every way `model` differs from its source: hyper-parameters, names, types, shapes, values."""
+    problems = [f"{k}={model.hparams.get(k)}, expected {v}" for k, v in hparams.items() if model.hparams.get(k) != v]
+    if set(model.tensors) != set(state):
+        problems.append(f"tensor names differ: {sorted(set(model.tensors) ^ set(state))[:5]}")
+    for name, source in state.items():
+        t = model.tensors.get(name)
+        if t is not None and (problem := _tensor_mismatch(t, np.asarray(source), precision)):
+            problems.append(f"{name}: {problem}")
+    return problems
+
+
+def _tensor_mismatch(t: ggml.GgmlTensor, source: np.ndarray, precision: str) -> str | None:
+    expected = source.reshape(-1, 1) if t.name.endswith("conv1.bias") or t.name.endswith("conv2.bias") else source
+    if t.shape != expected.shape:
+        return f"shape {t.shape}, expected {expected.shape}"
+    if t.ggml_type != ggml.tensor_type(t.name, expected.ndim, precision):
+        return f"ggml type {t.ggml_type}"
+    if t.ggml_type == ggml.GGML_Q8_0:
+        # within half a step, plus 127 times the float16 rounding of the step (coarse for subnormal steps)
+        step = np.abs(expected.astype(np.float32)).reshape(-1, ggml.Q8_BLOCK).max(axis=1) / 127.0
+        rounding = np.abs(step.astype(np.float16).astype(np.float32) - step)
+        error = np.abs(t.data - expected.astype(np.float32)).reshape(-1, ggml.Q8_BLOCK).max(axis=1)
+        within = np.all(error <= (step * 0.5 + rounding * 127) * 1.001 + 1e-9)
+        return None if within else "q8_0 values off by more than half a step"
+    exact = expected.astype(t.data.dtype)
+    return None if np.array_equal(t.data, exact) else "values differ"
+
+
 @dataclass(frozen=True)
 class Converter:
     write: Callable[[Ct2Model, Path], None]
@@ -484,6 +541,7 @@ class Converter:
 CONVERTERS: dict[str, Converter] = {
     "openai-whisper": Converter(write_openai, verify_openai),
     "transformers": Converter(write_transformers, verify_transformers),
+    "whisper.cpp": Converter(write_ggml, verify_ggml),
 }
 
 

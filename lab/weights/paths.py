@@ -18,6 +18,8 @@ MARKER = {
     "pocketsphinx": "mdef",
     "hibari": "hibari.onnx",
     "piper": "*.onnx.json",
+    "whisper.cpp": "ggml-model-*.bin",
+    "kokoro": "*.onnx",
 }
 
 
