@@ -207,6 +207,21 @@ def _print_eval(models: list[dict], paired: list[dict], notes: list[str]) -> Non
         typer.echo(f"note: {n}")
 
 
+def _executor(ray: str | None, workers: int | None):  # noqa: ANN202 - a ClipExecutor or None
+    """--ray [ADDRESS] or --workers N; neither: clips one after another in this process."""
+    if ray is not None and workers is not None:
+        raise BadInput("give either --ray or --workers, not both.")
+    if ray is None and workers is None:
+        return None
+    from lab.eval import distributed
+
+    if workers is not None:
+        return distributed.PoolExecutor(workers)
+    if not distributed.ray_available():
+        raise BadInput(distributed.RAY_HINT)
+    return distributed.RayExecutor(None if ray == "local" else ray)
+
+
 @app.command("eval")
 def eval_cmd(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV: file,reference[,language,speakers,tags].")],
@@ -215,6 +230,12 @@ def eval_cmd(
     detect_language: Annotated[bool, typer.Option(
         "--detect-language", help="Let multilingual models detect each clip's language (measures language-id "
         "accuracy) instead of telling them the manifest's.")] = False,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", is_flag=False, flag_value="local", metavar="[ADDRESS]",
+        help="Spread clips over a Ray cluster (ADDRESS, e.g. ray://head:10001 or auto); bare --ray: a local Ray "
+        "here.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Without Ray: N worker processes here, the physical cores shared out as threads.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Evaluate models on a dataset: corpus WER with 95% CI, S/D/I, speed, paired comparison, per language.
@@ -225,10 +246,11 @@ def eval_cmd(
     from lab.eval.evaluate import evaluate
 
     model_ids = _check_models(model)
+    executor = _executor(ray, workers)
     bar, update = _progress("eval")
     with bar:
         report = evaluate(manifest, model_ids, AsrOptions(beam_size=beam_size), progress=update,
-                          language_hint=not detect_language)
+                          language_hint=not detect_language, executor=executor)
     if as_json:
         _echo_json(report.to_json())
         return
