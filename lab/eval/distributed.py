@@ -119,6 +119,7 @@ class RayExecutor:
     """One actor per model per node of the cluster at `address` (None: a local Ray on this machine)."""
 
     address: str | None = None
+    actor: type = ModelActor  # what each actor runs (tests swap in one that fails)
 
     def describe(self) -> dict:
         return {"mode": "ray", "address": self.address or "local"}
@@ -129,7 +130,7 @@ class RayExecutor:
         actors: dict[str, list] = {}
         try:
             models = list(dict.fromkeys(job.model_id for job in jobs))
-            actors = _place_actors(ray, models)
+            actors = _place_actors(ray, self.actor, models)
             refs = [ray.put(c) for c in clips]  # each clip shipped once, shared by every model's actor
             yield from _dispatch(ray, jobs, refs, actors)
         finally:
@@ -167,10 +168,10 @@ def actor_shares(node_cpus: float, models: int) -> tuple[int, float]:
     return threads, reserve
 
 
-def _place_actors(ray, models: list[str]) -> dict[str, list]:  # noqa: ANN001
+def _place_actors(ray, actor: type, models: list[str]) -> dict[str, list]:  # noqa: ANN001
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    remote = ray.remote(ModelActor)
+    remote = ray.remote(actor)
     nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
     if not nodes:
         raise LabError("the Ray cluster has no live node with CPUs.")

@@ -231,9 +231,9 @@ def eval_cmd(
         "--detect-language", help="Let multilingual models detect each clip's language (measures language-id "
         "accuracy) instead of telling them the manifest's.")] = False,
     ray: Annotated[str | None, typer.Option(
-        "--ray", is_flag=False, flag_value="local", metavar="[ADDRESS]",
+        "--ray", metavar="[ADDRESS]",
         help="Spread clips over a Ray cluster (ADDRESS, e.g. ray://head:10001 or auto); bare --ray: a local Ray "
-        "here.")] = None,
+        "here (give `local` explicitly when --ray is not last).")] = None,
     workers: Annotated[int | None, typer.Option(
         min=1, help="Without Ray: N worker processes here, the physical cores shared out as threads.")] = None,
     as_json: JsonOpt = False,
@@ -481,10 +481,21 @@ def serve(
     uvicorn.run("lab.api:app", host=host, port=port)
 
 
+def optional_value(args: list[str], option: str, bare: str) -> list[str]:
+    """`--ray` may stand alone (typer options always take a value): a bare one, followed by nothing, another
+    option or an existing file (the manifest), gets `bare` as its value."""
+    out = list(args)
+    for i, a in enumerate(out):
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        if a == option and (nxt is None or nxt.startswith("-") or Path(nxt).exists()):
+            out.insert(i + 1, bare)
+    return out
+
+
 def main() -> None:
     """Console entry point: maps errors to exit codes and one-line messages."""
     try:
-        code = app(standalone_mode=False, prog_name="lab")
+        code = app(args=optional_value(sys.argv[1:], "--ray", "local"), standalone_mode=False, prog_name="lab")
     except Exit as e:
         sys.exit(e.exit_code)
     except Abort:
