@@ -6,6 +6,7 @@ environment changed) call `reload_settings()`; `override(...)` swaps values for 
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,8 @@ class Settings(BaseSettings):
     max_audio_s: float = Field(default=30 * 60, gt=0)
     shared_audio: Path = REPO.parent / "shared" / "audio"
     debug: bool = False
+    # display name recorded with what this process uploads (lab --user NAME; the API key's name in the API)
+    user: str = Field(default_factory=lambda: _os_user(), min_length=1)
     # Hugging Face's own switch, read here so no other module looks at the environment
     hf_hub_offline: bool = Field(default=False, validation_alias=AliasChoices("HF_HUB_OFFLINE"))
 
@@ -45,6 +48,13 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             return Path(url.database).resolve().parent / "clips"
         return DB_DIR / "clips"
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "unknown"
 
 
 _current: Settings | None = None

@@ -6,6 +6,7 @@ Errors are one line on stderr, never a traceback (LAB_DEBUG=1 shows one for inte
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import traceback
@@ -21,7 +22,7 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException
 
 from lab.errors import LabError
-from lab.settings import settings
+from lab.settings import reload_settings, settings
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -48,6 +49,18 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
         typer.echo("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+@app.callback()
+def _everywhere(user: Annotated[str | None, typer.Option(
+        "--user", help="Your display name, recorded with the clips you upload (LAB_USER; default: the OS user).",
+)] = None) -> None:
+    if user is None:
+        return
+    if not user.strip():
+        raise BadInput("--user needs a name.")
+    os.environ["LAB_USER"] = user.strip()  # read by settings, here and in any worker process started later
+    reload_settings()
 
 
 @app.command()
