@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     max_audio_s: float = Field(default=30 * 60, gt=0)
     shared_audio: Path = REPO.parent / "shared" / "audio"
     debug: bool = False
+    ray_address: str | None = None  # the Ray cluster for evaluations (bare `lab eval --ray`, the Benchmarks switch)
     # display name recorded with what this process uploads (lab --user NAME; the API key's name in the API)
     user: str = Field(default_factory=lambda: _os_user(), min_length=1)
     # Hugging Face's own switch, read here so no other module looks at the environment

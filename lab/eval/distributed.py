@@ -24,7 +24,7 @@ from lab.errors import LabError
 from lab.eval.evaluate import ClipJob, run_job
 from lab.loading import ModelCache, default_cache
 from lab.runner import ModelResult
-from lab.settings import reload_settings
+from lab.settings import reload_settings, settings
 
 RAY_HINT = "--ray needs Ray, which is not installed: pip install 'model-lab[ray]' (or pip install 'ray>=2.9')."
 RETRIES = 1  # one more try for a failed clip or a dead worker, then the clip's error
@@ -120,6 +120,11 @@ class RayExecutor:
 
     address: str | None = None
     actor: type = ModelActor  # what each actor runs (tests swap in one that fails)
+
+    @classmethod
+    def from_settings(cls) -> RayExecutor:
+        """The team's cluster (LAB_RAY_ADDRESS), else a local Ray."""
+        return cls(settings().ray_address)
 
     def describe(self) -> dict:
         return {"mode": "ray", "address": self.address or "local"}

@@ -232,7 +232,7 @@ def _executor(ray: str | None, workers: int | None):  # noqa: ANN202 - a ClipExe
         return distributed.PoolExecutor(workers)
     if not distributed.ray_available():
         raise BadInput(distributed.RAY_HINT)
-    return distributed.RayExecutor(None if ray == "local" else ray)
+    return distributed.RayExecutor.from_settings() if ray == "local" else distributed.RayExecutor(ray)
 
 
 @app.command("eval")
@@ -245,8 +245,8 @@ def eval_cmd(
         "accuracy) instead of telling them the manifest's.")] = False,
     ray: Annotated[str | None, typer.Option(
         "--ray", metavar="[ADDRESS]",
-        help="Spread clips over a Ray cluster (ADDRESS, e.g. ray://head:10001 or auto); bare --ray: a local Ray "
-        "here (give `local` explicitly when --ray is not last).")] = None,
+        help="Spread clips over a Ray cluster (ADDRESS, e.g. ray://head:10001 or auto); bare --ray: LAB_RAY_ADDRESS, "
+        "else a local Ray here.")] = None,
     workers: Annotated[int | None, typer.Option(
         min=1, help="Without Ray: N worker processes here, the physical cores shared out as threads.")] = None,
     as_json: JsonOpt = False,
