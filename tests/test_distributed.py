@@ -82,3 +82,8 @@ def test_cli_eval_workers_and_ray_forms(tmp_path: Path) -> None:
     assert both.returncode == 2 and both.stderr.strip() == "lab: give either --ray or --workers, not both."
     done = run_lab("eval", str(manifest), "-m", MODEL, "--workers", "2", "--json")
     assert done.returncode == 0, done.stderr
+    before = store.count_runs()
+    unreachable = run_lab("eval", str(manifest), "-m", MODEL, "--ray", "127.0.0.1:9")  # nothing listens there
+    assert unreachable.returncode == 2 and unreachable.stderr.startswith("lab: cannot reach the Ray cluster at "), \
+        unreachable.stderr
+    assert store.count_runs() == before  # no run stored for an evaluation that never started

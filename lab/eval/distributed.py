@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import multiprocessing
 import os
+import socket
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -129,6 +130,12 @@ class RayExecutor:
     def describe(self) -> dict:
         return {"mode": "ray", "address": self.address or "local"}
 
+    def connect(self) -> RayExecutor:
+        """Reach the cluster now, so a wrong address is a one-line error before any run is stored; Ray then
+        stays up for this process (and for the next evaluation) until it exits."""
+        _connect(_ray(), self.address)
+        return self
+
     def __call__(self, jobs: list[ClipJob], clips: list[AudioClip]) -> Iterator[tuple[ClipJob, ModelResult]]:
         ray = _ray()
         started = _connect(ray, self.address)
@@ -159,11 +166,25 @@ def _connect(ray, address: str | None) -> bool:  # noqa: ANN001
     if ray.is_initialized():
         return False
     kwargs = {"address": address} if address else {"num_cpus": physical_cores()}
+    if address:
+        _probe(address)
     try:
         ray.init(**kwargs, include_dashboard=False, log_to_driver=False, configure_logging=False)
     except ConnectionError as e:
         raise LabError(f"cannot reach the Ray cluster at {address}: {e}") from None
     return True
+
+
+def _probe(address: str) -> None:
+    """Ray retries an unreachable head for minutes; a closed port should be a one-line error at once."""
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():  # "auto" and the like: Ray finds the cluster itself
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as e:
+        raise LabError(f"cannot reach the Ray cluster at {address}: {e.strerror or e}") from None
 
 
 def actor_shares(node_cpus: float, models: int) -> tuple[int, float]:

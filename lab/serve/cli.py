@@ -232,7 +232,8 @@ def _executor(ray: str | None, workers: int | None):  # noqa: ANN202 - a ClipExe
         return distributed.PoolExecutor(workers)
     if not distributed.ray_available():
         raise BadInput(distributed.RAY_HINT)
-    return distributed.RayExecutor.from_settings() if ray == "local" else distributed.RayExecutor(ray)
+    executor = distributed.RayExecutor.from_settings() if ray == "local" else distributed.RayExecutor(ray)
+    return executor.connect()
 
 
 @app.command("eval")
