@@ -3,7 +3,7 @@ all physical cores as threads: 1×N), `--workers N` (N single-threaded processes
 actor per model). Per model, so it shows which layout suits which engine on this machine.
 
 Wall time of `evaluate` (nothing stored): model loads and worker start-up included, as a user waits for them;
-Ray's own start is timed apart. Results must match across the three (asserted).
+Ray's own start is timed apart. `same_as_sequential` says whether each layout gave the sequential transcripts.
 
     python bench/eval_scale.py [--manifest M] [-m ID ...] [--json]
 """
@@ -63,9 +63,8 @@ def main() -> None:
             wall, report = timed(ds, model, executor)
             ran = sum(1 for c in report.per_clip if not c[model]["skipped"])
             reference = reference or texts(report, model)
-            assert texts(report, model) == reference, f"{model}: {name} transcripts differ from sequential"
             row[name] = {"clips": ran, "wall_s": round(wall, 2), "clips_per_s": round(ran / wall, 3),
-                         "wer": report.model(model).wer}
+                         "wer": report.model(model).wer, "same_as_sequential": texts(report, model) == reference}
         out["models"][model] = row
     if args.json:
         print(json.dumps(out, indent=2))
@@ -74,7 +73,7 @@ def main() -> None:
     for model, row in out["models"].items():
         for name, r in row.items():
             print(f"{model:24} {name:16} {r['clips']} clips in {r['wall_s']:6.2f} s = {r['clips_per_s']:.3f} clips/s "
-                  f"(WER {r['wer']:.3f})")
+                  f"(WER {r['wer']:.3f}{'' if r['same_as_sequential'] else ', transcripts differ from sequential'})")
 
 
 if __name__ == "__main__":
