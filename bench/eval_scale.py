@@ -52,7 +52,7 @@ def main() -> None:
         import ray
 
         t0 = time.perf_counter()
-        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(address="local", num_cpus=cores, include_dashboard=False, log_to_driver=False, configure_logging=False)
         ray_start = out["ray_start_s"] = round(time.perf_counter() - t0, 2)
     for model in models:
         layouts = {f"sequential 1x{cores}": None, f"workers {cores}x1": PoolExecutor(cores)}

@@ -19,7 +19,7 @@ CLIPS = ["jfk.flac", "beckett.wav", "stereo_diarization.wav"]
 @pytest.fixture(scope="module")
 def local_ray():  # noqa: ANN201 - one local Ray for the module, on the 2 cores this machine has
     ray = pytest.importorskip("ray", reason=RAY_HINT)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
 

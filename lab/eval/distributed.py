@@ -165,7 +165,7 @@ def _connect(ray, address: str | None) -> bool:  # noqa: ANN001
     """Join the cluster (or start a local Ray on this machine's physical cores); True when we started it."""
     if ray.is_initialized():
         return False
-    kwargs = {"address": address} if address else {"num_cpus": physical_cores()}
+    kwargs = {"address": address} if address else {"address": "local", "num_cpus": physical_cores()}
     if address:
         _probe(address)
     try:
