@@ -87,3 +87,15 @@ def test_cli_eval_workers_and_ray_forms(tmp_path: Path) -> None:
     assert unreachable.returncode == 2 and unreachable.stderr.startswith("lab: cannot reach the Ray cluster at "), \
         unreachable.stderr
     assert store.count_runs() == before  # no run stored for an evaluation that never started
+
+
+def test_without_ray_the_switch_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lab.errors import LabError
+    from lab.eval import distributed
+    from lab.serve import cli
+
+    monkeypatch.setattr(distributed, "ray_available", lambda: False)
+    with pytest.raises(LabError, match=r"pip install 'model-lab\[ray\]'"):
+        cli._executor("local", None)
+    assert cli.optional_value(["eval", "m.csv", "--ray"], "--ray", "local") == ["eval", "m.csv", "--ray", "local"]
+    assert cli.optional_value(["eval", "--ray", "head:6379", "m.csv"], "--ray", "local")[2] == "head:6379"
