@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,7 +90,9 @@ def _write_audio(clip: AudioClip) -> str | None:
     target = clips_dir() / name
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
+        # a temp name of this writer's own: two people uploading the same audio at once each write theirs,
+        # and the rename is atomic, so the file is whole whichever lands last
+        tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
         tmp.write_bytes(clip.data)
         tmp.replace(target)
     return name
