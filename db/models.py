@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer
+from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -50,6 +50,20 @@ class Clip(SQLModel, table=True):
     container: str | None = None
     path: str | None = None  # relative to the clips directory
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ClipUpload(SQLModel, table=True):
+    """Who brought a clip in, under what file name (migration 0006); the audio is stored once per sha256."""
+
+    __tablename__ = "clip_uploads"
+    __table_args__ = (UniqueConstraint("clip_id", "uploader", "file_name", name="uq_clip_uploads_clip_uploader_file"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clip_id: int = Field(sa_column=Column(Integer, ForeignKey("clips.id", ondelete="CASCADE"), index=True,
+                                          nullable=False))
+    uploader: str  # display name: --user/LAB_USER (the OS user by default), later the API key's name
+    file_name: str
+    uploaded_at: datetime = Field(default_factory=utcnow)
 
 
 class Run(SQLModel, table=True):

@@ -6,6 +6,7 @@ environment changed) call `reload_settings()`; `override(...)` swaps values for 
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     queue_length: int = Field(default=8, ge=1)  # requests waiting per model before 503
     request_timeout_s: float = Field(default=300, gt=0)
     serve_slots: int = Field(default=1, ge=1)  # models running at once; each already uses LAB_THREADS
+    ray_address: str | None = None  # the Ray cluster for evaluations (bare `lab eval --ray`, the Benchmarks switch)
+    # display name recorded with what this process uploads (lab --user NAME; the API key's name in the API)
+    user: str = Field(default_factory=lambda: _os_user(), min_length=1)
     # Hugging Face's own switch, read here so no other module looks at the environment
     hf_hub_offline: bool = Field(default=False, validation_alias=AliasChoices("HF_HUB_OFFLINE"))
 
@@ -59,6 +63,13 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             return Path(url.database).resolve().parent / "clips"
         return DB_DIR / "clips"
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "unknown"
 
 
 _current: Settings | None = None

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import csv
+import glob
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -71,6 +76,76 @@ def fresh_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     from lab.settings import reload_settings
 
     url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    monkeypatch.setenv("LAB_DB_URL", url)
+    monkeypatch.setenv("LAB_CLIPS_DIR", str(tmp_path / "clips"))
+    reload_settings()
+    reset_engines()
+    yield url
+    reset_engines()
+
+
+def _pg_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """A throwaway PostgreSQL server for the session (LAB_TEST_PG_URL: use that one instead); its URL.
+
+    Started from Debian's binaries as an unprivileged user in a temp dir; skipped, saying what to install,
+    where they are missing."""
+    if os.environ.get("LAB_TEST_PG_URL"):
+        yield os.environ["LAB_TEST_PG_URL"]
+        return
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries not installed: apt-get install postgresql (Debian's package)")
+    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'model-lab[postgres]'")
+    # initdb refuses to run as root: run the server as the postgres user when we are root, in a
+    # folder that user can reach (pytest's own tmp folders are private to root)
+    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="lab-pg-"))
+    root.chmod(0o777)
+    data = root / "data"
+    subprocess.run([*run_as, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+                   check=True, capture_output=True)
+    port = _free_port()
+    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-w", "-l", str(data.parent / "log"),
+                    "-o", f"-p {port} -k {data.parent} -h 127.0.0.1 -F", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def new_pg_database(server_url: str) -> str:
+    """A new empty database on the server; its URL."""
+    import psycopg
+
+    name = f"lab_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty database of its own on each backend: SQLite, and a real PostgreSQL (skipped where none)."""
+    from db.session import reset_engines
+    from lab.settings import reload_settings
+
+    if request.param == "postgresql":
+        url = new_pg_database(request.getfixturevalue("pg_server"))
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
     monkeypatch.setenv("LAB_DB_URL", url)
     monkeypatch.setenv("LAB_CLIPS_DIR", str(tmp_path / "clips"))
     reload_settings()

@@ -1,4 +1,6 @@
-"""Storage: migrations applied automatically, SQLite pragmas, filters, deletes, lifecycle history."""
+"""Storage: migrations applied automatically, SQLite pragmas, filters, deletes, lifecycle history.
+
+Tests taking `backend_db` run on SQLite and on a real PostgreSQL server (conftest.pg_server)."""
 
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ def test_upgrade_keeps_rows_written_by_the_first_schema(tmp_path) -> None:  # no
     reset_engines()
 
 
-def test_history_survives_a_new_process(fresh_db: str) -> None:
+def test_history_survives_a_new_process(backend_db: str) -> None:
     run_id = store.start_run("compare", {"models": ["m"]}, {"cpu": "x"})
     store.add_result(run_id, {"model_id": "m", "text": "hello", "wer": 0.5})
     reset_engines()  # as a new process would: migrations run again on an existing database
@@ -63,7 +65,7 @@ def test_history_survives_a_new_process(fresh_db: str) -> None:
     assert got.results[0].text == "hello" and got.settings == {"models": ["m"]}
 
 
-def test_filters_pagination_and_delete(fresh_db: str) -> None:
+def test_filters_pagination_and_delete(backend_db: str) -> None:
     ids = []
     for i in range(25):
         rid = store.start_run("eval" if i % 5 == 0 else "compare", {}, {})
@@ -90,7 +92,7 @@ def passing_report(model: str) -> None:
         s.commit()
 
 
-def test_lifecycle_rules_and_append_only_audit(fresh_db: str) -> None:
+def test_lifecycle_rules_and_append_only_audit(backend_db: str) -> None:
     with pytest.raises(TransitionError, match=r"\[one-step-at-a-time\]"):
         lifecycle.transition("faster-whisper:tiny.en", "production", "skip ahead")
     with pytest.raises(TransitionError, match=r"\[reason-required\]"):
@@ -120,7 +122,7 @@ def test_lifecycle_rules_and_append_only_audit(fresh_db: str) -> None:
     assert n == 5
 
 
-def test_deleting_a_run_keeps_its_baseline_and_votes(fresh_db: str) -> None:
+def test_deleting_a_run_keeps_its_baseline_and_votes(backend_db: str) -> None:
     from db.models import Baseline, Vote
 
     run_id = store.start_run("baseline", {}, {})
@@ -134,7 +136,7 @@ def test_deleting_a_run_keeps_its_baseline_and_votes(fresh_db: str) -> None:
         assert s.exec(text("select run_id from votes")).all() == [(None,)]  # type: ignore[call-overload]
 
 
-def test_stored_rows_read_back_as_typed_records(fresh_db: str) -> None:
+def test_stored_rows_read_back_as_typed_records(backend_db: str) -> None:
     from lab.errors import NotFoundError
     from lab.runner import ModelResult
 
@@ -174,7 +176,7 @@ def test_one_field_list_gives_the_json_the_row_and_the_export() -> None:
     assert set(store.RESULT_EXPORT_COLUMNS) <= set(store.RESULT_COLUMNS)
 
 
-def test_baselines_reports_votes_and_transitions_as_records(fresh_db: str) -> None:
+def test_baselines_reports_votes_and_transitions_as_records(backend_db: str) -> None:
     from pathlib import Path
 
     b = store.add_baseline(store.Baseline(model_id="m", dataset=str(Path("d.csv").resolve()), dataset_sha256="x",

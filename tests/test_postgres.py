@@ -1,80 +1,44 @@
-"""The same storage on PostgreSQL (LAB_DB_URL), against a real throwaway server started here."""
+"""The same storage on both backends (SQLite and a real PostgreSQL, conftest.backend_db): clips stored once
+by sha256 with each uploader recorded, runs, results and the lifecycle."""
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 
-import pytest
-
-from db.session import get_engine, reset_engines
+from db.session import get_engine
 from lab import lifecycle, store
 from lab.audio import load_audio
-from lab.settings import reload_settings, settings
+from lab.settings import settings
 
 
-def _pg_bin(name: str) -> str | None:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
+def test_runs_results_and_lifecycle(backend_db: str, jfk: Path) -> None:
+    engine = get_engine(settings().db_url)
+    assert engine.dialect.name == backend_db.split(":")[0].split("+")[0]
+    clip_id = store.save_clip(load_audio(jfk))
+    run_id = store.start_run("compare", {"models": ["m"]}, {"cpu": "x"}, clip_id, "ref")
+    store.add_result(run_id, {"model_id": "faster-whisper:tiny.en", "text": "hello", "wer": 0.25,
+                              "segments": [{"start": 0.0, "end": 1.0, "text": "hello"}]})
+    store.finish_run(run_id, "done", summary={"models": []})
+    got = store.get_run(run_id)
+    assert got.results[0].segments[0]["text"] == "hello" and got.clip == "jfk.flac"
+    assert store.count_runs(store.RunFilter(model="faster-whisper:tiny.en")) == 1
+    lifecycle.transition("pocketsphinx:en-us", "deprecated", "postgres check", actor="ci")
+    assert lifecycle.state_of("pocketsphinx:en-us") == "deprecated"
+    store.delete_run(run_id)
+    assert store.count_runs() == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    if os.environ.get("LAB_TEST_PG_URL"):
-        yield os.environ["LAB_TEST_PG_URL"]
-        return
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    pytest.importorskip("psycopg", reason="psycopg is not installed")
-    # initdb refuses to run as root: run the server as the postgres user when we are root, in a
-    # folder that user can reach (pytest's own tmp folders are private to root)
-    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    root = Path(tempfile.mkdtemp(prefix="lab-pg-"))
-    root.chmod(0o777)
-    data = root / "data"
-    subprocess.run([*run_as, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-                   check=True, capture_output=True)
-    port = _free_port()
-    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-w", "-l", str(data.parent / "log"),
-                    "-o", f"-p {port} -k {data.parent} -h 127.0.0.1 -F", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def test_runs_results_and_lifecycle_on_postgres(pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                jfk: Path) -> None:
-    monkeypatch.setenv("LAB_DB_URL", pg_url)
-    monkeypatch.setenv("LAB_CLIPS_DIR", str(tmp_path / "clips"))
-    reload_settings()
-    reset_engines()
-    try:
-        engine = get_engine(settings().db_url)
-        assert engine.dialect.name == "postgresql"
-        clip_id = store.save_clip(load_audio(jfk))
-        run_id = store.start_run("compare", {"models": ["m"]}, {"cpu": "x"}, clip_id, "ref")
-        store.add_result(run_id, {"model_id": "faster-whisper:tiny.en", "text": "hello", "wer": 0.25,
-                                  "segments": [{"start": 0.0, "end": 1.0, "text": "hello"}]})
-        store.finish_run(run_id, "done", summary={"models": []})
-        got = store.get_run(run_id)
-        assert got.results[0].segments[0]["text"] == "hello" and got.clip == "jfk.flac"
-        assert store.count_runs(store.RunFilter(model="faster-whisper:tiny.en")) >= 1
-        lifecycle.transition("pocketsphinx:en-us", "deprecated", "postgres check", actor="ci")
-        assert lifecycle.state_of("pocketsphinx:en-us") == "deprecated"
-        store.delete_run(run_id)
-    finally:
-        reset_engines()
+def test_the_same_audio_from_two_people_is_stored_once(backend_db: str, jfk: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "speech.flac"
+    copy.write_bytes(jfk.read_bytes())
+    first = store.save_clip(load_audio(jfk), uploader="Ana")
+    second = store.save_clip(load_audio(copy), uploader="Bo")
+    again = store.save_clip(load_audio(jfk), uploader="Ana")  # the same upload twice is recorded once
+    assert first == second == again
+    ups = store.clip_uploads(first)
+    assert [(u.uploader, u.file_name) for u in ups] == [("Ana", "jfk.flac"), ("Bo", "speech.flac")]
+    files = list(settings().clips_path.iterdir())
+    assert [f.name for f in files] == [ups[0].path] and ups[0].path == f"{ups[0].sha256}.flac"
+    assert files[0].read_bytes() == jfk.read_bytes()
+    assert store.save_clip(load_audio(jfk)) == first
+    assert store.clip_uploads(first)[-1].uploader == settings().user  # default: LAB_USER, else the OS user

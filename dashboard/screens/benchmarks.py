@@ -18,6 +18,7 @@ from lab import store
 from lab.charts import accuracy_speed_figure
 from lab.errors import LabError
 from lab.eval import regress
+from lab.eval.distributed import RAY_HINT, RayExecutor, ray_available
 from lab.eval.evaluate import Dataset, evaluate, load_dataset
 from lab.eval.perturb import PERTURBATIONS, robustness
 from lab.eval.stability import stability
@@ -94,11 +95,12 @@ def _reopen(label: str, kind: str, key: str) -> int | None:
 
 # --- evaluation ------------------------------------------------------------------------------------------
 
-def _run_eval(ds: Dataset, models: list[str]) -> int | None:
+def _run_eval(ds: Dataset, models: list[str], on_ray: bool = False) -> int | None:
     bar = st.progress(0.0, text="Decoding the clips…")
     try:
         with ui_state.exclusive():
-            report = evaluate(ds, models, cache=ui_state.model_cache(), progress=_progress(bar))
+            report = evaluate(ds, models, cache=ui_state.model_cache(), progress=_progress(bar),
+                              executor=RayExecutor.from_settings() if on_ray else None)
     except LabError as e:
         bar.empty()
         st.error(str(e), icon=":material/error:")
@@ -155,10 +157,13 @@ def _evaluation_tab(ds: Dataset | None, models: list[str]) -> None:
                             icon=":material/play_arrow:")
     why.caption(f"{len(models)} model(s) × {len(ds.rows)} clip(s); the run is stored." if ready
                 else "Choose a dataset and at least one model above.")
+    on_ray = st.toggle("Spread the clips over Ray", key="b_eval_ray", disabled=not ray_available(),
+                       help="LAB_RAY_ADDRESS's cluster, else a local Ray here." if ray_available()
+                       else RAY_HINT)
     reopen, out = st.container(), st.container()
     if clicked and ready:
         with out:
-            run_id = _run_eval(ds, models)
+            run_id = _run_eval(ds, models, on_ray)
         if run_id is not None:
             st.session_state["b_eval_open"] = run_id  # the picker below is not drawn yet: allowed
     with reopen:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from lab import store
 from lab.audio import AudioClip, load_audio
@@ -169,12 +170,73 @@ def decode_dataset(ds: Dataset, notes: list[str]) -> list[tuple[DatasetRow, Audi
     return out
 
 
+@dataclass(frozen=True)
+class ClipJob:
+    """One model on one clip: everything a worker needs besides the audio (clips[index])."""
+
+    model_id: str
+    index: int
+    options: AsrOptions
+    reference: str | None
+    reference_language: str | None
+    device: str | None = None
+    compute_type: str | None = None
+
+
+def run_job(job: ClipJob, clip: AudioClip, cache: ModelCache) -> ModelResult:
+    return transcribe_one(clip, job.model_id, job.reference, job.options, cache, job.device, job.compute_type,
+                          reference_language=job.reference_language)
+
+
+class ClipExecutor(Protocol):
+    """Runs jobs over the decoded clips and yields each (job, result) as it finishes, in any order."""
+
+    def __call__(self, jobs: list[ClipJob], clips: list[AudioClip]) -> Iterator[tuple[ClipJob, ModelResult]]: ...
+
+    def describe(self) -> dict: ...
+
+
+@dataclass
+class SequentialExecutor:
+    """One clip after another in this process: each model over every clip before the next model (one load)."""
+
+    cache: ModelCache
+
+    def __call__(self, jobs: list[ClipJob], clips: list[AudioClip]) -> Iterator[tuple[ClipJob, ModelResult]]:
+        for job in jobs:
+            yield job, run_job(job, clips[job.index], self.cache)
+
+    def describe(self) -> dict:
+        return {"mode": "sequential"}
+
+
+def _plan(clips: list[tuple[DatasetRow, AudioClip]], model_ids: Sequence[str], specs: dict[str, ModelSpec],
+          options: AsrOptions, language_hint: bool, device: str | None, compute_type: str | None,
+          ) -> tuple[list[ClipJob], dict[str, list[ModelResult | None]]]:
+    """The jobs to run, model by model, and the results table with unsupported clips already filled in."""
+    jobs: list[ClipJob] = []
+    results: dict[str, list[ModelResult | None]] = {m: [None] * len(clips) for m in model_ids}
+    for model_id in model_ids:
+        for i, (row, _) in enumerate(clips):
+            reason = unsupported_reason(specs[model_id], row)
+            if reason:
+                results[model_id][i] = ModelResult(model_id, skipped=reason)
+                continue
+            hint = row.single_language if language_hint else None
+            hint = hint if hint and is_known_language(hint) else None  # an odd manifest code: let it detect
+            opts = replace(options, language=options.language or hint)
+            jobs.append(ClipJob(model_id, i, opts, row.reference, row.single_language, device, compute_type))
+    return jobs, results
+
+
 def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: AsrOptions | None = None,
              cache: ModelCache | None = None, progress: Progress | None = None, store_run: bool = True,
              kind: str = "eval", device: str | None = None, compute_type: str | None = None,
-             language_hint: bool = True) -> EvalReport:
+             language_hint: bool = True, executor: ClipExecutor | None = None) -> EvalReport:
     """`language_hint`: tell multilingual models each clip's manifest language (default), or let them detect
-    it (then language-id accuracy is measured). Scoring always follows the manifest language."""
+    it (then language-id accuracy is measured). Scoring always follows the manifest language.
+    `executor` runs the clips (default: one after another here; lab.eval.distributed spreads them over worker
+    processes or a Ray cluster); results are stored into the same run as they arrive."""
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     specs = {m: get_spec(m) for m in model_ids}  # unknown ids are bad input, before any work
     options, cache = options or AsrOptions(), cache or default_cache()
@@ -182,32 +244,22 @@ def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: A
     clips = decode_dataset(ds, notes)
     if not clips:
         raise LabError(f"{ds.path}: no usable clips in the manifest.")
-    run_id = _start(ds, model_ids, options, kind, device, compute_type) if store_run else None
+    execution = executor.describe() if executor else {"mode": "sequential"}
+    run_id = _start(ds, model_ids, options, kind, device, compute_type, execution) if store_run else None
     finished = False
     try:
         clip_ids = {row.file: store.save_clip(clip) for row, clip in clips} if store_run else {}
-        results: dict[str, list[ModelResult]] = {m: [] for m in model_ids}
-        total, done = len(model_ids) * len(clips), 0
-        for model_id in model_ids:
-            for row, clip in clips:
-                if progress:
-                    progress(done, total, f"{model_id} · {row.name}")
-                reason = unsupported_reason(specs[model_id], row)
-                if reason:
-                    results[model_id].append(ModelResult(model_id, skipped=reason))
-                    done += 1
-                    continue
-                hint = row.single_language if language_hint else None
-                hint = hint if hint and is_known_language(hint) else None  # an odd manifest code: let it detect
-                opts = replace(options, language=options.language or hint)
-                r = transcribe_one(clip, model_id, row.reference, opts, cache, device, compute_type,
-                                   reference_language=row.single_language)
-                results[model_id].append(r)
-                if run_id is not None:
-                    store.add_result(run_id, {**r.row(), "clip_id": clip_ids[row.file]})
-                done += 1
+        jobs, results = _plan(clips, model_ids, specs, options, language_hint, device, compute_type)
+        total = len(jobs)
         if progress:
-            progress(total, total, "done")
+            progress(0, total, "starting")
+        stream = (executor or SequentialExecutor(cache))(jobs, [clip for _, clip in clips])
+        for done, (job, r) in enumerate(stream, 1):
+            results[job.model_id][job.index] = r  # results stream back in any order; kept in clip order
+            if run_id is not None:
+                store.add_result(run_id, {**r.row(), "clip_id": clip_ids[clips[job.index][0].file]})
+            if progress:
+                progress(done, total, f"{job.model_id} · {clips[job.index][0].name}")
         told = {m: bool(options.language) or (language_hint and not specs[m].english_only) for m in model_ids}
         report = summarize(ds, clips, results, notes, told)
         report.run_id = run_id
@@ -226,10 +278,10 @@ def evaluate(dataset: Dataset | str | Path, model_ids: Sequence[str], options: A
 
 
 def _start(ds: Dataset, model_ids: Sequence[str], options: AsrOptions, kind: str, device: str | None,
-           compute_type: str | None) -> int:
+           compute_type: str | None, execution: dict) -> int:
     settings = {"dataset": str(ds.path), "dataset_sha256": ds.sha256, "models": list(model_ids),
-                "options": asdict(options), "clips": len(ds.rows), "sequential": True, "device": device,
-                "compute_type": compute_type}
+                "options": asdict(options), "clips": len(ds.rows), "sequential": execution["mode"] == "sequential",
+                "execution": execution, "device": device, "compute_type": compute_type}
     return store.start_run(kind, settings, note=ds.path.name)
 
 

@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException
 
 from lab.errors import LabError
-from lab.settings import settings
+from lab.settings import reload_settings, settings
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -106,6 +106,18 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
         typer.echo("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+@app.callback()
+def _everywhere(user: Annotated[str | None, typer.Option(
+        "--user", help="Your display name, recorded with the clips you upload (LAB_USER; default: the OS user).",
+)] = None) -> None:
+    if user is None:
+        return
+    if not user.strip():
+        raise BadInput("--user needs a name.")
+    os.environ["LAB_USER"] = user.strip()  # read by settings, here and in any worker process started later
+    reload_settings()
 
 
 @app.command()
@@ -333,6 +345,22 @@ def _print_eval(models: list[dict], paired: list[dict], notes: list[str]) -> Non
         typer.echo(f"note: {n}")
 
 
+def _executor(ray: str | None, workers: int | None):  # noqa: ANN202 - a ClipExecutor or None
+    """--ray [ADDRESS] or --workers N; neither: clips one after another in this process."""
+    if ray is not None and workers is not None:
+        raise BadInput("give either --ray or --workers, not both.")
+    if ray is None and workers is None:
+        return None
+    from lab.eval import distributed
+
+    if workers is not None:
+        return distributed.PoolExecutor(workers)
+    if not distributed.ray_available():
+        raise BadInput(distributed.RAY_HINT)
+    executor = distributed.RayExecutor.from_settings() if ray == "local" else distributed.RayExecutor(ray)
+    return executor.connect()
+
+
 @app.command("eval")
 def eval_cmd(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV: file,reference[,language,speakers,tags].")],
@@ -344,6 +372,12 @@ def eval_cmd(
     detect_language: Annotated[bool, typer.Option(
         "--detect-language", help="Let multilingual models detect each clip's language (measures language-id "
         "accuracy) instead of telling them the manifest's.")] = False,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", metavar="[ADDRESS]",
+        help="Spread clips over a Ray cluster (ADDRESS, e.g. ray://head:10001 or auto); bare --ray: LAB_RAY_ADDRESS, "
+        "else a local Ray here.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Without Ray: N worker processes here, the physical cores shared out as threads.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Evaluate models on a dataset: corpus WER with 95% CI, S/D/I, speed, paired comparison, per language.
@@ -360,9 +394,11 @@ def eval_cmd(
     if missing and not skip_missing:
         raise BadInput(f"{manifest}: {len(missing)} file(s) missing: {', '.join(str(f) for f in missing)} "
                        "(--skip-missing runs the rest).")
+    executor = _executor(ray, workers)
     bar, update = _progress("eval")
     with bar:
-        report = evaluate(dataset, model_ids, options, progress=update, language_hint=not detect_language)
+        report = evaluate(dataset, model_ids, options, progress=update, language_hint=not detect_language,
+                          executor=executor)
     if as_json:
         _echo_json(report.to_json())
         return
@@ -650,10 +686,21 @@ def serve(
     uvicorn.run("lab.api:app", host=host, port=port, proxy_headers=True, forwarded_allow_ips="127.0.0.1")
 
 
+def optional_value(args: list[str], option: str, bare: str) -> list[str]:
+    """`--ray` may stand alone (typer options always take a value): a bare one, followed by nothing, another
+    option or an existing file (the manifest), gets `bare` as its value."""
+    out = list(args)
+    for i, a in enumerate(out):
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        if a == option and (nxt is None or nxt.startswith("-") or Path(nxt).exists()):
+            out.insert(i + 1, bare)
+    return out
+
+
 def main() -> None:
     """Console entry point: maps errors to exit codes and one-line messages."""
     try:
-        code = app(standalone_mode=False, prog_name="lab")
+        code = app(args=optional_value(sys.argv[1:], "--ray", "local"), standalone_mode=False, prog_name="lab")
     except Exit as e:
         sys.exit(e.exit_code)
     except Abort:

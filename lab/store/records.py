@@ -277,6 +277,18 @@ class Vote(_Json):
 
 
 @dataclass(frozen=True)
+class ClipUploadRecord(_Json):
+    """One person's upload of a stored clip: the audio is kept once (`path` under the clips folder, by sha256)."""
+
+    clip_id: int
+    uploader: str
+    file_name: str
+    uploaded_at: IsoDatetime
+    sha256: str
+    path: str | None
+
+
+@dataclass(frozen=True)
 class DbCounts:
     runs: int
     results: int

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 
-from db.models import Baseline, Clip, Result, Run, Vote
+from db.models import Baseline, Clip, ClipUpload, Result, Run, Vote
 from lab.audio import AudioClip
 from lab.errors import NotFoundError
 from lab.settings import settings
 from lab.store import liveness
-from lab.store._db import session
-from lab.store.records import RESULT_COLUMNS, ResultRecord, RunDetail, RunSummary
+from lab.store._db import aware, retried, session
+from lab.store.records import RESULT_COLUMNS, ClipUploadRecord, ResultRecord, RunDetail, RunSummary
 
 
 def clips_dir() -> Path:
@@ -29,13 +31,21 @@ def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
-def save_clip(clip: AudioClip) -> int:
-    """Store the clip once (deduplicated by sha256) and keep its original bytes for replay."""
+def save_clip(clip: AudioClip, uploader: str | None = None) -> int:
+    """Store the clip once (by sha256: the same audio from two people is one file and one row) and record
+    who uploaded it under what name (`uploader`: default the `user` setting, LAB_USER / --user)."""
+    clip_id = _clip_row(clip)
+    _record_upload(clip_id, uploader or settings().user, clip.name)
+    return clip_id
+
+
+@retried
+def _clip_row(clip: AudioClip) -> int:
     with session() as s:
         found = s.exec(select(Clip).where(Clip.sha256 == clip.sha256)).first()
         if found:
             return found.id
-        path = _write_audio(clip)
+        path = _write_audio(clip)  # content-addressed: a writer racing us writes the same bytes
         st = clip.stats
         row = Clip(
             sha256=clip.sha256, name=clip.name, duration_s=clip.duration_s, peak=_finite(st.peak),
@@ -44,8 +54,34 @@ def save_clip(clip: AudioClip) -> int:
             container=clip.container, path=path,
         )
         s.add(row)
-        s.commit()
+        try:
+            s.commit()
+        except IntegrityError:  # another process stored the same audio first: theirs is ours
+            s.rollback()
+            return s.exec(select(Clip).where(Clip.sha256 == clip.sha256)).one().id
         return row.id
+
+
+@retried
+def _record_upload(clip_id: int, uploader: str, file_name: str) -> None:
+    with session() as s:
+        same = (ClipUpload.clip_id == clip_id, ClipUpload.uploader == uploader, ClipUpload.file_name == file_name)
+        if s.exec(select(ClipUpload.id).where(*same)).first() is not None:
+            return
+        s.add(ClipUpload(clip_id=clip_id, uploader=uploader, file_name=file_name))
+        try:
+            s.commit()
+        except IntegrityError:  # the same person uploading the same file twice at once: once is enough
+            s.rollback()
+
+
+def clip_uploads(clip_id: int) -> list[ClipUploadRecord]:
+    """Everyone who uploaded this clip, first upload first."""
+    with session() as s:
+        rows = s.exec(select(ClipUpload).where(ClipUpload.clip_id == clip_id).order_by(col(ClipUpload.id))).all()
+        clip = s.get(Clip, clip_id)
+    return [ClipUploadRecord(clip_id=r.clip_id, uploader=r.uploader, file_name=r.file_name,
+                             uploaded_at=aware(r.uploaded_at), sha256=clip.sha256, path=clip.path) for r in rows]
 
 
 def _write_audio(clip: AudioClip) -> str | None:
@@ -60,7 +96,9 @@ def _write_audio(clip: AudioClip) -> str | None:
     target = clips_dir() / name
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
+        # a temp name of this writer's own: two people uploading the same audio at once each write theirs,
+        # and the rename is atomic, so the file is whole whichever lands last
+        tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
         tmp.write_bytes(clip.data)
         tmp.replace(target)
     return name
@@ -75,6 +113,7 @@ def clip_audio_path(clip_id: int) -> Path | None:
     return path if path.exists() else None
 
 
+@retried
 def start_run(kind: str, settings: dict, machine: dict | None = None, clip_id: int | None = None,
               reference: str | None = None, note: str | None = None) -> int:
     """Create the run row before any work, so nothing done afterwards can be lost.
@@ -95,6 +134,7 @@ def start_run(kind: str, settings: dict, machine: dict | None = None, clip_id: i
     return run.id
 
 
+@retried
 def add_result(run_id: int, fields: dict[str, Any]) -> int:
     """Append one model's result as soon as it exists, so a crash later loses nothing.
 
@@ -110,6 +150,7 @@ def add_result(run_id: int, fields: dict[str, Any]) -> int:
         return row.id
 
 
+@retried
 def finish_run(run_id: int, status: str, summary: dict | None = None) -> None:
     liveness.untrack(run_id)
     with session() as s:
