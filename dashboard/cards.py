@@ -58,8 +58,8 @@ class CardView:
 
 
 def result_label(row: ResultRecord) -> str:
-    """The variant a stored result ran as (`extra.label`), else its model id."""
-    return str((row.extra or {}).get("label") or row.model_id)
+    """The variant a stored result ran as, else (rows stored before variants) its model id."""
+    return row.label or row.model_id
 
 
 def settings_line(row: ResultRecord) -> str:

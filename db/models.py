@@ -116,6 +116,7 @@ class Result(SQLModel, table=True):
     queue_s: float | None = None  # time waiting for the model, apart from latency_s
     error: str | None = None
     flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    label: str | None = None  # the variant it ran as, e.g. `model@int8,beam=1` (migration 0007)
     segments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     words: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

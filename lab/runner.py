@@ -55,14 +55,17 @@ class ModelResult:
     skipped: str | None = None  # why this model was not run on the clip (e.g. a language it does not support)
     label: str | None = None  # the variant as planned (`model@int8,beam=1`); the model id when nothing was pinned
 
+    def __post_init__(self) -> None:
+        self.label = self.label or self.model
+
     @property
     def ok(self) -> bool:
         return self.error is None and self.skipped is None
 
     def to_json(self) -> dict:
         """The CLI/API contract: model, text, wer, cer, latency_s, rtfx, load_s, error (+ extras);
-        the keys are `store.RESULT_JSON_KEYS`, the attributes of the same names, and `label`."""
-        return {k: getattr(self, k) for k in store.RESULT_JSON_KEYS} | {"label": self.label or self.model}
+        the keys are `store.RESULT_JSON_KEYS`, the attributes of the same names."""
+        return {k: getattr(self, k) for k in store.RESULT_JSON_KEYS}
 
     def row(self) -> dict:
         """Fields for the results table (`store.RESULT_COLUMNS`)."""
@@ -73,7 +76,7 @@ class ModelResult:
             "segments": [asdict(x) for x in self.segments], "words": [asdict(x) for x in self.words],
             "extra": ({"substitutions": s.substitutions, "deletions": s.deletions, "insertions": s.insertions,
                        "hits": s.hits, "ref_words": s.ref_words, **({"note": s.note} if s.note else {})}
-                      if s else {}) | {"label": self.label or self.model},
+                      if s else {}),
         })
         return {c: values[c] for c in store.RESULT_COLUMNS}
 

@@ -167,12 +167,12 @@ def test_one_field_list_gives_the_json_the_row_and_the_export() -> None:
     assert tuple(ModelResult("m").to_json()) == store.RESULT_JSON_KEYS == (
         "model", "text", "wer", "cer", "latency_s", "rtfx", "load_s", "error", "cached", "warmup_s", "language",
         "device", "compute_type", "beam_size", "threads", "language_probability", "score_language",
-        "headline_metric", "queue_s", "flags")
+        "headline_metric", "queue_s", "flags", "label")
     assert set(store.EXPORT_COLUMNS) == {"run_id", "created_at", "kind", "status", "clip", "duration_s", "reference",
                                          "model_id", "text", "wer", "cer", "latency_s", "rtfx", "load_s", "cached",
                                          "warmup_s", "error", "language", "device", "compute_type", "beam_size",
                                          "threads", "language_probability", "score_language", "headline_metric",
-                                         "queue_s", "reference_language", "settings"}
+                                         "queue_s", "label", "reference_language", "settings"}
     assert set(store.RESULT_EXPORT_COLUMNS) <= set(store.RESULT_COLUMNS)
 
 

@@ -68,7 +68,7 @@ def test_every_flag_has_a_one_line_explanation() -> None:
 def test_card_shows_settings_heard_language_and_warns_on_another_language() -> None:
     row = ResultRecord(model_id="faster-whisper:base", text="你好世界", language="zh", language_probability=0.93,
                        compute_type="float32", beam_size=1, device="cpu", threads=2, wer=1.0, cer=0.25,
-                       score_language="zh", headline_metric="cer", extra={"label": "faster-whisper:base@beam=1"})
+                       score_language="zh", headline_metric="cer", label="faster-whisper:base@beam=1")
     card = ui_cards.card_view(row, "你好世界", reference_language="en")
     assert card.settings == "float32 · beam 1 (greedy) · cpu · 2 threads"
     assert card.heard == "Heard: zh (93%)"
@@ -142,8 +142,10 @@ def test_api_transcribe_takes_a_compute_type_and_variants(jfk: Path) -> None:
     from fastapi.testclient import TestClient
 
     from lab.serve.api import app
+    from lab.store import create_key
 
-    client = TestClient(app)
+    # faster-whisper:tiny.en starts experimental: a key that may use experimental models
+    client = TestClient(app, headers={"X-API-Key": create_key("plan-test", experimental=True)[0]})
     audio = {"file": ("jfk.flac", jfk.read_bytes(), "audio/flac")}
     r = client.post("/transcribe", files=audio, data={"models": [FW, f"{FW}@float32,beam=1"], "compute_type": "int8",
                                                       "reference": JFK_REF, "reference_language": "en"})

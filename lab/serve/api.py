@@ -113,9 +113,7 @@ async def _log_request(request: Request, call_next: Callable[[Request], Awaitabl
 
 
 # One model's result as `lab transcribe --json` prints it: built from the one result field list.
-# `label` names the variant (`model@int8,beam=1`; the model id when nothing was pinned).
-ResultOut = create_model("ResultOut", **{f.json: (f.type, ...) for f in RESULT_FIELDS if f.json},
-                         label=(str | None, None))
+ResultOut = create_model("ResultOut", **{f.json: (f.type, ...) for f in RESULT_FIELDS if f.json})
 
 
 class TranscribeOut(BaseModel):

@@ -49,6 +49,8 @@ RESULT_FIELDS: tuple[ResultField, ...] = (
     ResultField("headline_metric", str | None, "headline_metric", export=True),
     ResultField("queue_s", float | None, "queue_s", export=True),
     ResultField("flags", list[str], "flags"),
+    # the variant as planned (`model@int8,beam=1`); the model id when nothing was pinned
+    ResultField("label", str | None, "label", export=True),
     ResultField("raw_wer", float | None, None),
     ResultField("raw_cer", float | None, None),
     ResultField("segments", list[dict], None),
@@ -98,6 +100,7 @@ class ResultRecord(_Json):
     queue_s: float | None = None
     error: str | None = None
     flags: list[str] = field(default_factory=list)
+    label: str | None = None
     segments: list[dict] = field(default_factory=list)
     words: list[dict] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
