@@ -285,6 +285,7 @@ st.divider()
 if clicked and ready and live:
     from dashboard import live as live_mode
 
+    preview.empty()
     live_mode.render(clip, picked, (st.session_state.get("reference") or "").strip() or None)
 elif clicked and ready:
     preview.empty()

@@ -9,12 +9,15 @@ from lab.streaming import Timeline
 
 
 def card_html(model: str, line: Timeline, t: float) -> str:
-    """Committed text in black, partial in grey, and the running lag (display time − audio heard)."""
+    """Committed text in black, partial in grey, the audio time it is shown at, and the running lag
+    (display time − audio heard)."""
     tick = display_at(line, t)
     committed, partial = (tick.committed, tick.partial) if tick else ("", "")
-    lag = f"lag {tick.at_s - tick.audio_s:.2f} s" if tick else "waiting for the first chunk"
-    return (f"<div class='live-card' data-model='{html.escape(model)}'><b>{html.escape(model)}</b> "
-            f"<small style='color:#888'>{lag}</small><br>"
+    lag = f" · lag {tick.at_s - tick.audio_s:.2f} s" if tick else " · waiting for the first chunk"
+    heard = min(t, line.duration_s)
+    return (f"<div class='live-card' data-model='{html.escape(model)}'>"
+            f"<small class='live-at' data-t='{heard:.2f}' style='color:#888'>"
+            f"audio {heard:.1f} s of {line.duration_s:.1f} s{lag}</small><br>"
             f"<span class='committed' style='color:#000'>{html.escape(committed)}</span> "
             f"<span class='partial' style='color:#999'>{html.escape(partial)}</span></div>")
 
