@@ -66,3 +66,26 @@ def test_vad_first_skips_silence_and_keeps_the_words() -> None:
     silent = replace(jfk, samples=np.zeros(16000 * 5, dtype=np.float32), data=b"")
     assert transcribe_vad_first(silent, "faster-whisper:tiny.en", "silero-vad:v5").text == ""
     assert plain.text
+
+
+@pytest.mark.slow
+def test_vad_results_are_stored_in_the_run_and_summarised(fresh_db: str) -> None:
+    from lab import store
+    from lab.runner import Comparison
+    from lab.vad import detect_into_run, is_vad, summary_rows
+
+    clip = load_audio(shared("jfk.flac"))
+    comp = Comparison(clip, ["faster-whisper:tiny.en"])
+    comp.run_model("faster-whisper:tiny.en")
+    for vad in VADS:
+        detect_into_run(comp.run_id, clip, vad)
+    comp.finish()
+    rows = store.get_run(comp.run_id).results
+    assert [r.model_id for r in rows if is_vad(r)] == VADS
+    stored = next(r for r in rows if r.model_id == VADS[0])
+    assert stored.segments and 0.5 < stored.extra["speech_ratio"] <= 1  # JFK speaks most of the clip
+    table = {t["VAD"]: t for t in summary_rows(rows, clip.duration_s)}
+    silero = table[VADS[0]]
+    assert silero["Speech (%)"] == round(100 * stored.extra["speech_ratio"], 1)
+    assert 50 < silero[f"Agrees with {VADS[1]} (%)"] <= 100
+    assert silero["faster-whisper:tiny.en words in speech (%)"] >= 90  # the words lie in what the VAD calls speech

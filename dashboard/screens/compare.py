@@ -22,6 +22,7 @@ from lab.errors import LabError, failure_message
 from lab.plan import DEFAULT_BEAM
 from lab.runner import Comparison, ModelResult
 from lab.store import ResultRecord
+from lab.vad import detect_into_run
 
 SOURCES = ("Upload a file", "Record", "Sample clip")
 TICK_S = 0.25  # the running card's counter refreshes at least this often
@@ -91,6 +92,16 @@ def _model_picker(states: dict[str, str]) -> list[str]:
                 st.caption(f":{color}-badge[{o.state}] :red-badge[unavailable] "
                            f"{fmt.md_escape(picker.short_hint(o.id, o.hint))}")
     return [o.id for o in options if o.available and st.session_state.get(f"pick:{o.id}")]
+
+def _vad_picker(states: dict[str, str]) -> list[str]:
+    """Voice activity detectors: their speech segments join the waveform and the VAD table."""
+    options = [o for o in picker.model_options(states, ui_state.availability(), task="vad") if o.available]
+    if not options:
+        return []
+    cols = st.columns(PER_ROW)
+    for i, o in enumerate(options):
+        cols[i % PER_ROW].checkbox(f"VAD {o.id}", key=f"vad:{o.id}", help=o.display_name)
+    return [o.id for o in options if st.session_state.get(f"vad:{o.id}")]
 
 def _metrics_per_row(n_cards: int) -> int:
     return 2 if n_cards >= PER_ROW else 3
@@ -178,6 +189,9 @@ def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[
             _fill_card(holes[model], card, _metrics_per_row(len(models)))
             rows.append(row)
             cards.append(card)
+        for vad_id in choice.get("vads", []):  # speech segments: a waveform lane each, no card
+            progress.progress(1.0, text=f"Detecting speech with {vad_id}…")
+            rows.append(ResultRecord(**detect_into_run(comp.run_id, clip, vad_id, ui_state.model_cache())))
         progress.empty()
     finally:  # also when interrupted: the run's status is set and what finished is kept for the next rerun
         comp.finish()
@@ -229,6 +243,11 @@ def _show_rest(out: compare_view.CompareOutcome) -> None:
     st.caption(fmt.md_escape(out.clip_caption))
     st.audio(out.audio, format=out.mime)
     st.plotly_chart(out.waveform, key="waveform", config={"displaylogo": False})
+    if out.vad is not None:
+        st.subheader("Voice activity")
+        st.caption("Speech found by each VAD, how often two VADs agree (10 ms frames), and the share of each "
+                   "model's words whose middle lies inside that VAD's speech.")
+        st.dataframe(out.vad, hide_index=True, key="vad_table")
     st.subheader("Summary")
     st.plotly_chart(out.summary_chart, key="summary", config={"displaylogo": False})
     st.dataframe(out.summary, hide_index=True, column_config={
@@ -269,7 +288,9 @@ with right:
 
 st.subheader("Models")
 picked = _model_picker(states)
+vads = _vad_picker(states)
 choice, to_run = _settings_picker(picked)
+choice["vads"] = vads
 go_col, why_col = st.columns([1, 4], vertical_alignment="center")
 ready = clip is not None and bool(picked)
 clicked = go_col.button("Run comparison", type="primary", key="run", disabled=not ready, icon=":material/play_arrow:")
