@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from lab.live import StreamResult, display_at
+from lab.live import StreamResult, display_at, stored_stream
 from lab.streaming import Timeline
 
 
@@ -25,3 +25,13 @@ def card_html(model: str, line: Timeline, t: float) -> str:
 def metric_rows(results: list[StreamResult]) -> list[dict]:
     """The streaming metrics table (the same keys as `lab stream --json`)."""
     return [r.to_json() for r in results]
+
+
+REPLAY_METRICS = ("wer", "offline_wer", "first_word_s", "emission_p50_s", "emission_p95_s", "revised_words",
+                  "kept_up", "rtf", "final_lag_s")
+
+
+def replay(extra: dict) -> tuple[dict, Timeline | None]:
+    """A stored stream result's metrics (the `lab stream --json` names) and its timeline, for History."""
+    m, line = stored_stream(extra)
+    return {k: m.get(k) for k in REPLAY_METRICS}, line
