@@ -167,3 +167,23 @@ def summary_rows(rows: Sequence[ResultRecord], duration_s: float) -> list[dict]:
             line[f"{a.model_id} words in speech (%)"] = None if inside is None else round(100 * inside, 1)
         out.append(line)
     return out
+
+
+def vad_first_label(model_id: str, vad_id: str) -> str:
+    """The card label of a model decoding VAD first, beside the plain model's own card."""
+    return f"{model_id}@vad={vad_id}"
+
+
+def vad_first_into_run(run_id: int | None, clip: AudioClip, model_id: str, vad_id: str,
+                       reference: str | None = None, options: AsrOptions | None = None,
+                       cache: ModelCache | None = None) -> dict:
+    """`transcribe_vad_first` stored as one result of the run (label `model@vad=VAD`); returns the row."""
+    r = transcribe_vad_first(clip, model_id, vad_id, reference, options, cache)
+    r.label = vad_first_label(model_id, vad_id)
+    if options is not None:
+        r.beam_size = options.beam_size
+    row = r.row()
+    row["extra"] = {**row["extra"], "vad_first": vad_id}
+    if run_id is not None:
+        store.add_result(run_id, row)
+    return row

@@ -22,7 +22,7 @@ from lab.errors import LabError, failure_message
 from lab.plan import DEFAULT_BEAM
 from lab.runner import Comparison, ModelResult
 from lab.store import ResultRecord
-from lab.vad import detect_into_run
+from lab.vad import detect_into_run, vad_first_into_run, vad_first_label
 
 SOURCES = ("Upload a file", "Record", "Sample clip")
 TICK_S = 0.25  # the running card's counter refreshes at least this often
@@ -101,6 +101,10 @@ def _vad_picker(states: dict[str, str]) -> list[str]:
     cols = st.columns(PER_ROW)
     for i, o in enumerate(options):
         cols[i % PER_ROW].checkbox(f"VAD {o.id}", key=f"vad:{o.id}", help=o.display_name)
+    cols[len(options) % PER_ROW].selectbox(
+        "VAD first", [o.id for o in options], index=None, key="vad_first", placeholder="off",
+        help="Adds a card per model: the same model decoding only the speech this VAD found "
+             "(text on silence and latency, side by side)")
     return [o.id for o in options if st.session_state.get(f"vad:{o.id}")]
 
 def _metrics_per_row(n_cards: int) -> int:
@@ -174,7 +178,9 @@ def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[
     except LabError as e:
         st.error(str(e))
         return None
-    models = comp.model_ids  # one label per planned variant
+    vad_first = choice.get("vad_first")
+    firsts = [m for m in comp.model_ids if "@" not in m] if vad_first else []
+    models = comp.model_ids + [vad_first_label(m, vad_first) for m in firsts]  # one label per card
     rows, cards = [], []
     try:
         st.subheader(f"Results · run #{comp.run_id}")
@@ -182,11 +188,21 @@ def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[
         holes = _card_shells(models, states)
         for model in models:
             holes[model].caption("Queued — models run one after another so timings stay fair.")
-        for i, model in enumerate(models):
+        for i, model in enumerate(comp.model_ids):
             progress.progress(i / len(models), text=f"Running {model} ({i + 1} of {len(models)})…")
             row = _run_one(comp, model, holes[model])
             card = ui_cards.card_view(row, reference, choice["reference_language"])
             _fill_card(holes[model], card, _metrics_per_row(len(models)))
+            rows.append(row)
+            cards.append(card)
+        for model in firsts:  # the same model, VAD first: its own card beside the plain one
+            label = vad_first_label(model, vad_first)
+            holes[label].info(f"Running {model} on {vad_first}'s speech only…", icon=":material/hourglass_top:")
+            row = ResultRecord(**vad_first_into_run(comp.run_id, clip, model, vad_first, reference,
+                                                    AsrOptions(beam_size=choice["beam_size"]),
+                                                    ui_state.model_cache()))
+            card = ui_cards.card_view(row, reference, choice["reference_language"])
+            _fill_card(holes[label], card, _metrics_per_row(len(models)))
             rows.append(row)
             cards.append(card)
         for vad_id in choice.get("vads", []):  # speech segments: a waveform lane each, no card
@@ -290,7 +306,7 @@ st.subheader("Models")
 picked = _model_picker(states)
 vads = _vad_picker(states)
 choice, to_run = _settings_picker(picked)
-choice["vads"] = vads
+choice["vads"], choice["vad_first"] = vads, st.session_state.get("vad_first")
 go_col, why_col = st.columns([1, 4], vertical_alignment="center")
 ready = clip is not None and bool(picked)
 clicked = go_col.button("Run comparison", type="primary", key="run", disabled=not ready, icon=":material/play_arrow:")
