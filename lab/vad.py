@@ -187,3 +187,17 @@ def vad_first_into_run(run_id: int | None, clip: AudioClip, model_id: str, vad_i
     if run_id is not None:
         store.add_result(run_id, row)
     return row
+
+
+def report(clip: AudioClip, model_ids: Sequence[str], cache: ModelCache | None = None) -> dict:
+    """What `lab vad --json` prints: each VAD's segments, speech ratio and latency, and pairwise agreement."""
+    found = [detect(clip, m, cache) for m in model_ids]
+    ok = [v for v in found if not v.error]
+    return {
+        "duration_s": clip.duration_s,
+        "results": [{"model": v.model, "speech_ratio": v.speech_ratio, "latency_s": v.latency_s,
+                     "segments": [{"start": s.start, "end": s.end} for s in v.segments], "error": v.error}
+                    for v in found],
+        "agreement": [{"a": a.model, "b": b.model, "agreement": agreement(a.segments, b.segments, clip.duration_s)}
+                      for i, a in enumerate(ok) for b in ok[i + 1:]],
+    }
