@@ -103,7 +103,8 @@ def test_compare_two_models_in_the_browser(server: str, jfk: Path) -> None:
             page.get_by_role("button", name="Run comparison").click()
 
             # while a model runs, its card's elapsed counter ticks; sample it until both cards are done
-            ticker = page.get_by_text(re.compile(r"^Running · \d+\.\d s$"))
+            # the card names its stage (starting…, loading…, warming up…, transcribing…) and the seconds so far
+            ticker = page.get_by_text(re.compile(r"^[A-Z][a-z ]+… · \d+\.\d s$"))
             done = page.get_by_text("Latency", exact=True)
             seen: set[str] = set()
             start = time.monotonic()
