@@ -368,3 +368,13 @@ def test_compare_with_vads_and_vad_first_stores_them_in_the_run(lab_db: Path) ->
     assert vads["Speech (%)"][0] == round(100 * silero.extra["speech_ratio"], 1)
     lanes = {t.name for t in last.waveform.data if t.type == "bar"}
     assert lanes == {TINY, f"{TINY}@vad=silero-vad:v5", "silero-vad:v5", "webrtc-vad:2"}
+
+    hist = AppTest.from_file(APP, default_timeout=60)  # History shows the same VAD table for the stored run
+    hist.switch_page("screens/history.py")
+    hist.query_params["run"] = str(last.run_id)
+    hist.run()
+    clean(hist)
+    assert table(hist, "Speech (%)").equals(vads)
+    cards = [m.value for m in hist.markdown if m.value.startswith("**") and "`" in m.value]
+    assert not any("`silero-vad:v5`" in c or "`webrtc-vad:2`" in c for c in cards)  # VADs get no cards
+    assert any(f"`{TINY}@vad=silero-vad:v5`" in c for c in cards)  # VAD first is: beside the plain model

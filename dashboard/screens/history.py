@@ -13,6 +13,8 @@ from lab import store
 from lab.catalog import catalog
 from lab.errors import LabError
 from lab.store import ResultRecord
+from lab.vad import is_vad
+from lab.vad import summary_rows as vad_rows
 
 PAGE_SIZES = (10, 25, 50, 100)
 MAX_CARDS = 6
@@ -121,13 +123,18 @@ def _detail(run_id: int) -> None:
         st.markdown("**Every result**")
         st.dataframe(history_view.results_frame(run), hide_index=True)
         results = []
-    per_row = min(len(results), 3)
-    for start in range(0, len(results), 3):
-        for row, col in zip(results[start:start + 3], st.columns(per_row or 1), strict=False):
+    asr = [r for r in results if not is_vad(r)]  # a VAD's speech is a waveform lane and a table row, not a card
+    per_row = min(len(asr), 3)
+    for start in range(0, len(asr), 3):
+        for row, col in zip(asr[start:start + 3], st.columns(per_row or 1), strict=False):
             with col:
                 _result_column(row, run.reference, 2 if per_row == 3 else 3, run.settings.get("reference_language"))
     if run.kind == "stream" and results:
         _stream_replay(results)
+    vads = vad_rows(run.results, run.duration_s) if run.duration_s else []
+    if vads:
+        st.markdown("**Voice activity** (speech %, agreement between VADs, ASR words inside each VAD's speech)")
+        st.dataframe(vads, hide_index=True, key="history_vad")
     if path is not None and any(r.segments for r in results):
         dec = ui_state.decoded(f"stored:{path.name}", path.name, path.read_bytes)
         if dec.envelope is not None:
