@@ -366,7 +366,7 @@ def test_compare_with_vads_and_vad_first_stores_them_in_the_run(lab_db: Path) ->
     vads = table(at, "Speech (%)")  # the numbers come from lab.vad.summary_rows over the stored rows
     assert list(vads["VAD"]) == ["silero-vad:v5", "webrtc-vad:2"]
     assert vads["Speech (%)"][0] == round(100 * silero.extra["speech_ratio"], 1)
-    assert vads[f"{TINY}@vad=silero-vad:v5 words in speech (%)"][0] >= 90  # a column each, plain and VAD first
+    assert vads[f"{TINY}@vad=silero-vad:v5 words in speech (%)"][0] >= 80  # a column each, plain and VAD first
     assert vads[f"{TINY} words in speech (%)"][0] >= 80
     lanes = {t.name for t in last.waveform.data if t.type == "bar"}
     assert lanes == {TINY, f"{TINY}@vad=silero-vad:v5", "silero-vad:v5", "webrtc-vad:2"}
