@@ -106,8 +106,10 @@ def _back(t: float, spans: list[tuple]) -> float:
 
 
 def transcribe_vad_first(clip: AudioClip, model_id: str, vad_id: str, reference: str | None = None,
-                         options: AsrOptions | None = None, cache: ModelCache | None = None) -> ModelResult:
-    """Decode only what `vad_id` calls speech; no speech, no decoding. Latency includes the VAD; times map back."""
+                         options: AsrOptions | None = None, cache: ModelCache | None = None,
+                         compute_type: str | None = None) -> ModelResult:
+    """Decode only what `vad_id` calls speech; no speech, no decoding. Latency includes the VAD; times map back.
+    `compute_type`: the precision the plain run used, so the two sit like for like."""
     cache = cache or default_cache()
     vad = detect(clip, vad_id, cache)
     result = ModelResult(model_id)
@@ -115,7 +117,9 @@ def transcribe_vad_first(clip: AudioClip, model_id: str, vad_id: str, reference:
         result.error = vad.error
         return result
     try:
-        engine = cache.acquire(model_id).engine
+        engine = cache.acquire(model_id, compute_type=compute_type).engine
+        result.device, result.compute_type, result.threads = (
+            engine.config.device, engine.config.compute_type, engine.config.threads)
         speech, spans = speech_only(clip, vad.segments)
         start = time.perf_counter()
         if speech.duration_s >= 0.1:
@@ -177,9 +181,9 @@ def vad_first_label(model_id: str, vad_id: str) -> str:
 
 def vad_first_into_run(run_id: int | None, clip: AudioClip, model_id: str, vad_id: str,
                        reference: str | None = None, options: AsrOptions | None = None,
-                       cache: ModelCache | None = None) -> dict:
+                       cache: ModelCache | None = None, compute_type: str | None = None) -> dict:
     """`transcribe_vad_first` stored as one result of the run (label `model@vad=VAD`); returns the row."""
-    r = transcribe_vad_first(clip, model_id, vad_id, reference, options, cache)
+    r = transcribe_vad_first(clip, model_id, vad_id, reference, options, cache, compute_type)
     r.label = vad_first_label(model_id, vad_id)
     if options is not None:
         r.beam_size = options.beam_size

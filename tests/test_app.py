@@ -358,6 +358,8 @@ def test_compare_with_vads_and_vad_first_stores_them_in_the_run(lab_db: Path) ->
     labels = [c.label for c in last.cards]
     assert labels == [TINY, f"{TINY}@vad=silero-vad:v5"]  # the same model with and without VAD first, side by side
     plain, first = last.cards
+    rows = {ui_cards.result_label(r): r for r in last.rows}
+    assert rows[TINY].compute_type == rows[labels[1]].compute_type is not None  # like for like
     assert "ask not what your country" in plain.text and "ask not what your country" in first.text
     run = store.get_run(last.run_id)
     assert sorted(r.model_id for r in run.results) == sorted([TINY, TINY, "silero-vad:v5", "webrtc-vad:2"])

@@ -195,12 +195,13 @@ def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[
             _fill_card(holes[model], card, _metrics_per_row(len(models)))
             rows.append(row)
             cards.append(card)
+        plain = {r.model_id: r.compute_type for r in rows if "@" not in ui_cards.result_label(r)}  # as planned
         for model in firsts:  # the same model, VAD first: its own card beside the plain one
             label = vad_first_label(model, vad_first)
             holes[label].info(f"Running {model} on {vad_first}'s speech only…", icon=":material/hourglass_top:")
             row = ResultRecord(**vad_first_into_run(comp.run_id, clip, model, vad_first, reference,
                                                     AsrOptions(beam_size=choice["beam_size"]),
-                                                    ui_state.model_cache()))
+                                                    ui_state.model_cache(), plain.get(model)))
             card = ui_cards.card_view(row, reference, choice["reference_language"])
             _fill_card(holes[label], card, _metrics_per_row(len(models)))
             rows.append(row)
