@@ -208,7 +208,7 @@ def waveform_figure(env: Envelope, rows: Sequence[ResultRecord]) -> go.Figure:
     top = 1.05 * (float(max(np.abs(env.lo).max(initial=0.0), np.abs(env.hi).max(initial=0.0))) or 1.0)
     shapes = []
     for r in lanes:
-        model, color = r.model_id, model_color(r.model_id)
+        model, color = result_label(r), model_color(r.model_id)  # a variant (e.g. VAD first) has its own lane
         segs = r.segments
         fig.add_trace(go.Bar(
             orientation="h", y=[model] * len(segs), x=[max(s["end"] - s["start"], 0.01) for s in segs],

@@ -8,15 +8,18 @@ with and without the VAD in front of it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from lab import store
 from lab.audio import AudioClip
 from lab.engines.base import AsrOptions, Segment, Word
 from lab.errors import LabError, failure_message
 from lab.loading import ModelCache, default_cache
 from lab.runner import ModelResult, _fill
+from lab.store import ResultRecord
 
 FRAME_S = 0.01  # resolution of the agreement measure
 PAD_S = 0.2  # speech kept either side of each VAD segment when decoding VAD first
@@ -29,6 +32,14 @@ class VadResult:
     speech_ratio: float
     latency_s: float
     error: str | None = None
+
+    def row(self) -> dict:
+        """A result row (results table columns): the speech segments and, in extra, task `vad` and the ratio."""
+        r = ModelResult(self.model, error=self.error, latency_s=self.latency_s)
+        r.segments = [replace(s, text=s.text or "speech") for s in self.segments]
+        row = r.row()
+        row["extra"] = {**row["extra"], "task": "vad", "speech_ratio": self.speech_ratio}
+        return row
 
 
 def detect(clip: AudioClip, model_id: str, cache: ModelCache | None = None) -> VadResult:
@@ -95,8 +106,10 @@ def _back(t: float, spans: list[tuple]) -> float:
 
 
 def transcribe_vad_first(clip: AudioClip, model_id: str, vad_id: str, reference: str | None = None,
-                         options: AsrOptions | None = None, cache: ModelCache | None = None) -> ModelResult:
-    """Decode only what `vad_id` calls speech; no speech, no decoding. Latency includes the VAD; times map back."""
+                         options: AsrOptions | None = None, cache: ModelCache | None = None,
+                         compute_type: str | None = None) -> ModelResult:
+    """Decode only what `vad_id` calls speech; no speech, no decoding. Latency includes the VAD; times map back.
+    `compute_type`: the precision the plain run used, so the two sit like for like."""
     cache = cache or default_cache()
     vad = detect(clip, vad_id, cache)
     result = ModelResult(model_id)
@@ -104,7 +117,9 @@ def transcribe_vad_first(clip: AudioClip, model_id: str, vad_id: str, reference:
         result.error = vad.error
         return result
     try:
-        engine = cache.acquire(model_id).engine
+        engine = cache.acquire(model_id, compute_type=compute_type).engine
+        result.device, result.compute_type, result.threads = (
+            engine.config.device, engine.config.compute_type, engine.config.threads)
         speech, spans = speech_only(clip, vad.segments)
         start = time.perf_counter()
         if speech.duration_s >= 0.1:
@@ -123,3 +138,71 @@ def transcribe_vad_first(clip: AudioClip, model_id: str, vad_id: str, reference:
     t.words = [replace(w, start=_back(w.start, spans), end=_back(w.end, spans)) for w in t.words]
     t.segments = [replace(s, start=_back(s.start, spans), end=_back(s.end, spans)) for s in t.segments]
     return _fill(result, t, clip, reference)
+
+
+def detect_into_run(run_id: int | None, clip: AudioClip, model_id: str, cache: ModelCache | None = None) -> dict:
+    """Detect speech and store it as one result of the run (VAD rows sit beside the ASR ones); returns the row."""
+    row = detect(clip, model_id, cache).row()
+    if run_id is not None:
+        store.add_result(run_id, row)
+    return row
+
+
+def is_vad(row: ResultRecord) -> bool:
+    return (row.extra or {}).get("task") == "vad"
+
+
+def summary_rows(rows: Sequence[ResultRecord], duration_s: float) -> list[dict]:
+    """Per VAD result of a run: speech ratio, latency, frame agreement with each other VAD, and the share of
+    each ASR model's words that fall inside its speech."""
+    vads = [r for r in rows if is_vad(r) and not r.error]
+    asr = [r for r in rows if not is_vad(r) and not r.error and r.words]
+    segs = {r.model_id: [Segment(**s) for s in r.segments] for r in vads}
+    out = []
+    for r in vads:
+        line: dict = {"VAD": r.model_id, "Speech (%)": round(100 * speech_ratio(segs[r.model_id], duration_s), 1),
+                      "Segments": len(r.segments), "Latency (s)": r.latency_s}
+        for o in vads:
+            if o.model_id != r.model_id:
+                line[f"Agrees with {o.model_id} (%)"] = round(
+                    100 * agreement(segs[r.model_id], segs[o.model_id], duration_s), 1)
+        for a in asr:
+            inside = words_in_speech(segs[r.model_id], [Word(**w) for w in a.words])
+            label = (a.extra or {}).get("label") or a.model_id  # the same model VAD first has its own column
+            line[f"{label} words in speech (%)"] = None if inside is None else round(100 * inside, 1)
+        out.append(line)
+    return out
+
+
+def vad_first_label(model_id: str, vad_id: str) -> str:
+    """The card label of a model decoding VAD first, beside the plain model's own card."""
+    return f"{model_id}@vad={vad_id}"
+
+
+def vad_first_into_run(run_id: int | None, clip: AudioClip, model_id: str, vad_id: str,
+                       reference: str | None = None, options: AsrOptions | None = None,
+                       cache: ModelCache | None = None, compute_type: str | None = None) -> dict:
+    """`transcribe_vad_first` stored as one result of the run (label `model@vad=VAD`); returns the row."""
+    r = transcribe_vad_first(clip, model_id, vad_id, reference, options, cache, compute_type)
+    r.label = vad_first_label(model_id, vad_id)
+    if options is not None:
+        r.beam_size = options.beam_size
+    row = r.row()
+    row["extra"] = {**row["extra"], "vad_first": vad_id}
+    if run_id is not None:
+        store.add_result(run_id, row)
+    return row
+
+
+def report(clip: AudioClip, model_ids: Sequence[str], cache: ModelCache | None = None) -> dict:
+    """What `lab vad --json` prints: each VAD's segments, speech ratio and latency, and pairwise agreement."""
+    found = [detect(clip, m, cache) for m in model_ids]
+    ok = [v for v in found if not v.error]
+    return {
+        "duration_s": clip.duration_s,
+        "results": [{"model": v.model, "speech_ratio": v.speech_ratio, "latency_s": v.latency_s,
+                     "segments": [{"start": s.start, "end": s.end} for s in v.segments], "error": v.error}
+                    for v in found],
+        "agreement": [{"a": a.model, "b": b.model, "agreement": agreement(a.segments, b.segments, clip.duration_s)}
+                      for i, a in enumerate(ok) for b in ok[i + 1:]],
+    }

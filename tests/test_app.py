@@ -340,3 +340,45 @@ def test_summary_and_evaluation_tables() -> None:
                     duration_s=None, models=[TINY], best_wer=0.0, errors=0, clip_names={7: "a.wav"},
                     results=[ResultRecord(model_id=TINY, clip_id=7, wer=0.0)])
     assert history_view.results_frame(run).iloc[0]["Clip"] == "a.wav"
+
+
+@pytest.mark.slow
+def test_compare_with_vads_and_vad_first_stores_them_in_the_run(lab_db: Path) -> None:
+    at = app()
+    at.radio(key="source").set_value("Sample clip").run()
+    at.selectbox(key="sample").set_value("shared/jfk.flac").run()
+    at.checkbox(key=f"pick:{TINY}").check()
+    at.checkbox(key="vad:silero-vad:v5").check()
+    at.checkbox(key="vad:webrtc-vad:2").check()
+    at.selectbox(key="vad_first").set_value("silero-vad:v5").run()
+    at.button(key="run").click().run(timeout=240)
+    clean(at)
+    assert not at.error, [e.value for e in at.error]
+    last = at.session_state["last"]
+    labels = [c.label for c in last.cards]
+    assert labels == [TINY, f"{TINY}@vad=silero-vad:v5"]  # the same model with and without VAD first, side by side
+    plain, first = last.cards
+    rows = {ui_cards.result_label(r): r for r in last.rows}
+    assert rows[TINY].compute_type == rows[labels[1]].compute_type is not None  # like for like
+    assert "ask not what your country" in plain.text and "ask not what your country" in first.text
+    run = store.get_run(last.run_id)
+    assert sorted(r.model_id for r in run.results) == sorted([TINY, TINY, "silero-vad:v5", "webrtc-vad:2"])
+    silero = next(r for r in run.results if r.model_id == "silero-vad:v5")
+    assert silero.segments and 0.5 < silero.extra["speech_ratio"] <= 1
+    vads = table(at, "Speech (%)")  # the numbers come from lab.vad.summary_rows over the stored rows
+    assert list(vads["VAD"]) == ["silero-vad:v5", "webrtc-vad:2"]
+    assert vads["Speech (%)"][0] == round(100 * silero.extra["speech_ratio"], 1)
+    assert vads[f"{TINY}@vad=silero-vad:v5 words in speech (%)"][0] >= 80  # a column each, plain and VAD first
+    assert vads[f"{TINY} words in speech (%)"][0] >= 80
+    lanes = {t.name for t in last.waveform.data if t.type == "bar"}
+    assert lanes == {TINY, f"{TINY}@vad=silero-vad:v5", "silero-vad:v5", "webrtc-vad:2"}
+
+    hist = AppTest.from_file(APP, default_timeout=60)  # History shows the same VAD table for the stored run
+    hist.switch_page("screens/history.py")
+    hist.query_params["run"] = str(last.run_id)
+    hist.run()
+    clean(hist)
+    assert table(hist, "Speech (%)").equals(vads)
+    cards = [m.value for m in hist.markdown if m.value.startswith("**") and "`" in m.value]
+    assert not any("`silero-vad:v5`" in c or "`webrtc-vad:2`" in c for c in cards)  # VADs get no cards
+    assert any(f"`{TINY}@vad=silero-vad:v5`" in c for c in cards)  # VAD first is: beside the plain model

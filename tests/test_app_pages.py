@@ -448,3 +448,30 @@ def test_listening_and_chat_shaping() -> None:
     assert "$LAB_WEIGHTS_DIR/lfm2.5-audio/1.5b" in steps and "LiquidAI/LFM2.5-Audio-1.5B" in steps
     assert "pip install hibari-tts" in "\n".join(chat_view.setup_steps("hibari:en"))
     assert chat_view.reply_wav(None) is None
+
+
+@pytest.mark.slow
+def test_history_replays_a_stored_stream_run(lab_db: Path) -> None:
+    from lab.audio import load_audio
+    from lab.live import StreamComparison, display_at
+    from tests.conftest import JFK_REF, shared
+
+    comp = StreamComparison(load_audio(shared("jfk.flac")), [TINY], JFK_REF)
+    (streamed,) = list(comp)
+    line = streamed.timeline
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("screens/history.py")
+    at.query_params["run"] = str(comp.run_id)
+    at.run()
+    clean(at)
+    slider = at.slider(key="replay_t")
+    html = lambda: " ".join(h.proto.body for h in at.get("html"))  # noqa: E731
+    assert "ask not what your country" in html()  # the slider starts at the end: the whole committed text
+    early = line.ticks[len(line.ticks) // 3]
+    slider.set_value(round(early.at_s + 0.05, 1)).run()
+    clean(at)
+    shown = display_at(line, round(early.at_s + 0.05, 1))
+    assert shown.committed in html() and "can do for your country" not in html().split("live-card")[-1]
+    metrics = table(at, "first_word_s")
+    assert metrics["first_word_s"][0] == pytest.approx(streamed.metrics.first_word_s)
+    assert metrics["wer"][0] == pytest.approx(streamed.result.wer)

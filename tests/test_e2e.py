@@ -150,3 +150,64 @@ def test_compare_two_models_in_the_browser(server: str, jfk: Path) -> None:
             expect(page.locator(f".st-key-detail-{slug(MODELS[1])}")).to_contain_text("WER")
         finally:
             browser.close()
+
+
+def _pick_sample(page, name: str) -> None:  # noqa: ANN001 - playwright's Page
+    page.get_by_text("Sample clip", exact=True).click()
+    page.locator("[data-testid=stSelectbox]").filter(has_text="Sample clip").locator("input").click()
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(name)} ")).first.click()
+
+
+def test_live_mode_shows_text_before_the_audio_ends(server: str) -> None:
+    """Live: the card's text appears while the page's audio is still playing (read from the audio element
+    and from the card's own readout), and ends as the streamed transcript."""
+    from playwright.sync_api import expect, sync_playwright
+
+    model = MODELS[0]
+    with sync_playwright() as p:
+        # the page starts the audio itself (autoplay), as a user's click would allow
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(server)
+            expect(page.get_by_role("heading", name="Compare models")).to_be_visible(timeout=60_000)
+            _pick_sample(page, "jfk.flac")
+            expect(page.get_by_label("Reference transcript (optional)")).to_have_value(JFK_REF, timeout=30_000)
+            page.get_by_text(model, exact=True).click()
+            page.get_by_text("Live", exact=True).click()
+            page.get_by_role("button", name="Run comparison").click()
+
+            card = page.locator(f".st-key-live-{slug(model)}")
+            expect(card).to_be_visible(timeout=240_000)  # after the model has streamed the clip
+            first: tuple[float, float] | None = None  # (card readout, audio element time) when text showed
+            played = 0.0  # the furthest the page's audio got: it really plays
+            while page.get_by_text(re.compile(r"^Stored as run \d+")).count() == 0:
+                seen = page.evaluate("""(sel) => {
+                    const c = document.querySelector(sel + ' .live-card');
+                    const a = document.querySelector('audio');
+                    if (!c || !a) return null;
+                    const text = (c.querySelector('.committed').textContent + c.querySelector('.partial')
+                                  .textContent).trim();
+                    return [text, parseFloat(c.querySelector('.live-at').dataset.t), a.currentTime, a.duration];
+                }""", f".st-key-live-{slug(model)}")
+                if seen and seen[0] and first is None:
+                    first = (seen[1], seen[2])
+                    duration = seen[3]
+                played = max(played, seen[2] if seen else 0.0)
+                page.wait_for_timeout(100)
+            assert first is not None, "no text appeared in the live card"
+            assert played > duration / 2, f"the page's audio did not play (got to {played} s)"
+            assert first[1] < duration - 1, f"text first appeared at audio time {first}, clip {duration} s"
+            assert first[0] < duration - 1
+            expect(card).to_contain_text("ask not what your country can do for you")
+            assert "Traceback" not in page.content()
+            print(f"live: first text at card readout {first[0]:.2f} s, audio element {first[1]:.2f} s of {duration} s")
+            page.set_viewport_size({"width": 1440, "height": 1800})  # the main area scrolls inside the page
+            expect(page.locator("[data-testid=stDataFrame]")).to_be_visible(timeout=10_000)  # the metrics
+            page.wait_for_timeout(1500)
+            shot = REPO / "artifacts" / "live.png"
+            shot.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()

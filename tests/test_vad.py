@@ -66,3 +66,54 @@ def test_vad_first_skips_silence_and_keeps_the_words() -> None:
     silent = replace(jfk, samples=np.zeros(16000 * 5, dtype=np.float32), data=b"")
     assert transcribe_vad_first(silent, "faster-whisper:tiny.en", "silero-vad:v5").text == ""
     assert plain.text
+
+
+@pytest.mark.slow
+def test_vad_results_are_stored_in_the_run_and_summarised(fresh_db: str) -> None:
+    from lab import store
+    from lab.runner import Comparison
+    from lab.vad import detect_into_run, is_vad, summary_rows
+
+    clip = load_audio(shared("jfk.flac"))
+    comp = Comparison(clip, ["faster-whisper:tiny.en"])
+    comp.run_model("faster-whisper:tiny.en")
+    for vad in VADS:
+        detect_into_run(comp.run_id, clip, vad)
+    comp.finish()
+    rows = store.get_run(comp.run_id).results
+    assert [r.model_id for r in rows if is_vad(r)] == VADS
+    stored = next(r for r in rows if r.model_id == VADS[0])
+    assert stored.segments and 0.5 < stored.extra["speech_ratio"] <= 1  # JFK speaks most of the clip
+    table = {t["VAD"]: t for t in summary_rows(rows, clip.duration_s)}
+    silero = table[VADS[0]]
+    assert silero["Speech (%)"] == round(100 * stored.extra["speech_ratio"], 1)
+    assert 50 < silero[f"Agrees with {VADS[1]} (%)"] <= 100
+    assert silero["faster-whisper:tiny.en words in speech (%)"] >= 90  # the words lie in what the VAD calls speech
+
+
+@pytest.mark.slow
+def test_cli_vad_json_matches_lab_vad() -> None:
+    import json
+
+    from lab.vad import report
+    from tests.conftest import run_lab
+
+    out = run_lab("vad", str(shared("jfk.flac")), "-m", VADS[0], "-m", VADS[1], "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [r["model"] for r in data["results"]] == VADS
+    assert all(r["error"] is None and r["segments"] and 0.5 < r["speech_ratio"] <= 1 for r in data["results"])
+    (pair,) = data["agreement"]
+    clip = load_audio(shared("jfk.flac"))
+    again = report(clip, VADS)  # the detectors are deterministic: the CLI prints lab.vad's own numbers
+    assert pair["agreement"] == pytest.approx(again["agreement"][0]["agreement"])
+    assert [r["speech_ratio"] for r in data["results"]] == pytest.approx([r["speech_ratio"] for r in again["results"]])
+    wrong = run_lab("vad", str(shared("jfk.flac")), "-m", "faster-whisper:tiny.en")
+    assert wrong.returncode == 2 and "not a VAD" in wrong.stderr
+
+
+def test_webrtc_vad_gives_a_clip_the_same_segments_every_time() -> None:
+    clip = load_audio(shared("jfk.flac"))
+    first = detect(clip, "webrtc-vad:2").segments
+    detect(load_audio(shared("beckett.wav")), "webrtc-vad:2")
+    assert detect(clip, "webrtc-vad:2").segments == first == detect(clip, "webrtc-vad:2").segments

@@ -22,6 +22,7 @@ from lab.errors import LabError, failure_message
 from lab.plan import DEFAULT_BEAM
 from lab.runner import Comparison, ModelResult
 from lab.store import ResultRecord
+from lab.vad import detect_into_run, vad_first_into_run, vad_first_label
 
 SOURCES = ("Upload a file", "Record", "Sample clip")
 TICK_S = 0.25  # the running card's counter refreshes at least this often
@@ -91,6 +92,20 @@ def _model_picker(states: dict[str, str]) -> list[str]:
                 st.caption(f":{color}-badge[{o.state}] :red-badge[unavailable] "
                            f"{fmt.md_escape(picker.short_hint(o.id, o.hint))}")
     return [o.id for o in options if o.available and st.session_state.get(f"pick:{o.id}")]
+
+def _vad_picker(states: dict[str, str]) -> list[str]:
+    """Voice activity detectors: their speech segments join the waveform and the VAD table."""
+    options = [o for o in picker.model_options(states, ui_state.availability(), task="vad") if o.available]
+    if not options:
+        return []
+    cols = st.columns(PER_ROW)
+    for i, o in enumerate(options):
+        cols[i % PER_ROW].checkbox(f"VAD {o.id}", key=f"vad:{o.id}", help=o.display_name)
+    cols[len(options) % PER_ROW].selectbox(
+        "VAD first", [o.id for o in options], index=None, key="vad_first", placeholder="off",
+        help="Adds a card per model: the same model decoding only the speech this VAD found "
+             "(text on silence and latency, side by side)")
+    return [o.id for o in options if st.session_state.get(f"vad:{o.id}")]
 
 def _metrics_per_row(n_cards: int) -> int:
     return 2 if n_cards >= PER_ROW else 3
@@ -163,7 +178,9 @@ def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[
     except LabError as e:
         st.error(str(e))
         return None
-    models = comp.model_ids  # one label per planned variant
+    vad_first = choice.get("vad_first")
+    firsts = [m for m in comp.model_ids if "@" not in m] if vad_first else []
+    models = comp.model_ids + [vad_first_label(m, vad_first) for m in firsts]  # one label per card
     rows, cards = [], []
     try:
         st.subheader(f"Results · run #{comp.run_id}")
@@ -171,13 +188,27 @@ def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[
         holes = _card_shells(models, states)
         for model in models:
             holes[model].caption("Queued — models run one after another so timings stay fair.")
-        for i, model in enumerate(models):
+        for i, model in enumerate(comp.model_ids):
             progress.progress(i / len(models), text=f"Running {model} ({i + 1} of {len(models)})…")
             row = _run_one(comp, model, holes[model])
             card = ui_cards.card_view(row, reference, choice["reference_language"])
             _fill_card(holes[model], card, _metrics_per_row(len(models)))
             rows.append(row)
             cards.append(card)
+        plain = {r.model_id: r.compute_type for r in rows if "@" not in ui_cards.result_label(r)}  # as planned
+        for model in firsts:  # the same model, VAD first: its own card beside the plain one
+            label = vad_first_label(model, vad_first)
+            holes[label].info(f"Running {model} on {vad_first}'s speech only…", icon=":material/hourglass_top:")
+            row = ResultRecord(**vad_first_into_run(comp.run_id, clip, model, vad_first, reference,
+                                                    AsrOptions(beam_size=choice["beam_size"]),
+                                                    ui_state.model_cache(), plain.get(model)))
+            card = ui_cards.card_view(row, reference, choice["reference_language"])
+            _fill_card(holes[label], card, _metrics_per_row(len(models)))
+            rows.append(row)
+            cards.append(card)
+        for vad_id in choice.get("vads", []):  # speech segments: a waveform lane each, no card
+            progress.progress(1.0, text=f"Detecting speech with {vad_id}…")
+            rows.append(ResultRecord(**detect_into_run(comp.run_id, clip, vad_id, ui_state.model_cache())))
         progress.empty()
     finally:  # also when interrupted: the run's status is set and what finished is kept for the next rerun
         comp.finish()
@@ -229,6 +260,11 @@ def _show_rest(out: compare_view.CompareOutcome) -> None:
     st.caption(fmt.md_escape(out.clip_caption))
     st.audio(out.audio, format=out.mime)
     st.plotly_chart(out.waveform, key="waveform", config={"displaylogo": False})
+    if out.vad is not None:
+        st.subheader("Voice activity")
+        st.caption("Speech found by each VAD, how often two VADs agree (10 ms frames), and the share of each "
+                   "model's words whose middle lies inside that VAD's speech.")
+        st.dataframe(out.vad, hide_index=True, key="vad_table")
     st.subheader("Summary")
     st.plotly_chart(out.summary_chart, key="summary", config={"displaylogo": False})
     st.dataframe(out.summary, hide_index=True, column_config={
@@ -269,7 +305,9 @@ with right:
 
 st.subheader("Models")
 picked = _model_picker(states)
+vads = _vad_picker(states)
 choice, to_run = _settings_picker(picked)
+choice["vads"], choice["vad_first"] = vads, st.session_state.get("vad_first")
 go_col, why_col = st.columns([1, 4], vertical_alignment="center")
 ready = clip is not None and bool(picked)
 clicked = go_col.button("Run comparison", type="primary", key="run", disabled=not ready, icon=":material/play_arrow:")
@@ -285,6 +323,7 @@ st.divider()
 if clicked and ready and live:
     from dashboard import live as live_mode
 
+    preview.empty()
     live_mode.render(clip, picked, (st.session_state.get("reference") or "").strip() or None)
 elif clicked and ready:
     preview.empty()

@@ -8,10 +8,13 @@ from dashboard import cards as ui_cards
 from dashboard import format as fmt
 from dashboard import state as ui_state
 from dashboard.views import history as history_view
+from dashboard.views import live as live_view
 from lab import store
 from lab.catalog import catalog
 from lab.errors import LabError
 from lab.store import ResultRecord
+from lab.vad import is_vad
+from lab.vad import summary_rows as vad_rows
 
 PAGE_SIZES = (10, 25, 50, 100)
 MAX_CARDS = 6
@@ -62,6 +65,23 @@ def _result_column(row: ResultRecord, reference: str | None, per_row: int, refer
         st.markdown(f"**{fmt.md_escape(card.title)}**  \n`{card.label}`")
         ui_cards.render_card_body(card, per_row)
 
+def _stream_replay(results: list[ResultRecord]) -> None:
+    """A stored stream run: what each model's card showed at a chosen moment, and its streaming metrics."""
+    shown = [(r.model_id, *live_view.replay(r.extra)) for r in results]
+    lines = [line for _, _, line in shown if line is not None]
+    if not lines:
+        return
+    st.subheader("Stream replay")
+    end = max(line.ticks[-1].at_s if line.ticks else line.duration_s for line in lines)
+    t = st.slider("Time since the stream started (s)", 0.0, float(round(end + 0.05, 2)), float(round(end, 2)),
+                  step=0.1, key="replay_t")
+    for model, metrics, line in shown:
+        with st.container(border=True, key=f"replay-{fmt.slug(model)}"):
+            st.markdown(f"**{fmt.md_escape(model)}**")
+            if line is not None:
+                st.html(live_view.card_html(model, line, t))
+            st.dataframe([metrics], hide_index=True)
+
 def _detail(run_id: int) -> None:
     try:
         run = store.get_run(run_id)
@@ -103,11 +123,18 @@ def _detail(run_id: int) -> None:
         st.markdown("**Every result**")
         st.dataframe(history_view.results_frame(run), hide_index=True)
         results = []
-    per_row = min(len(results), 3)
-    for start in range(0, len(results), 3):
-        for row, col in zip(results[start:start + 3], st.columns(per_row or 1), strict=False):
+    asr = [r for r in results if not is_vad(r)]  # a VAD's speech is a waveform lane and a table row, not a card
+    per_row = min(len(asr), 3)
+    for start in range(0, len(asr), 3):
+        for row, col in zip(asr[start:start + 3], st.columns(per_row or 1), strict=False):
             with col:
                 _result_column(row, run.reference, 2 if per_row == 3 else 3, run.settings.get("reference_language"))
+    if run.kind == "stream" and results:
+        _stream_replay(results)
+    vads = vad_rows(run.results, run.duration_s) if run.duration_s else []
+    if vads:
+        st.markdown("**Voice activity** (speech %, agreement between VADs, ASR words inside each VAD's speech)")
+        st.dataframe(vads, hide_index=True, key="history_vad")
     if path is not None and any(r.segments for r in results):
         dec = ui_state.decoded(f"stored:{path.name}", path.name, path.read_bytes)
         if dec.envelope is not None:

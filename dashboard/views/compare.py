@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from dashboard.cards import CardView, Envelope, result_label, waveform_figure
 from dashboard.format import clip_caption, fmt_pct, fmt_seconds, mime_for
+from lab import vad
 from lab.audio import AudioClip
 from lab.charts import model_color
 from lab.store import ResultRecord
@@ -82,11 +83,15 @@ class CompareOutcome:
     waveform: go.Figure
     summary: pd.DataFrame
     summary_chart: go.Figure
+    vad: pd.DataFrame | None = None  # speech ratio and agreement per VAD (None without VAD models)
 
 
 def compare_outcome(run_id: int | None, clip_key: str, clip: AudioClip, env: Envelope,
                     rows: Sequence[ResultRecord], cards: Sequence[CardView], states: Mapping[str, str]
                     ) -> CompareOutcome:
-    frame = summary_frame(rows)
+    asr = [r for r in rows if not vad.is_vad(r)]
+    frame = summary_frame(asr)
+    vads = vad.summary_rows(rows, clip.duration_s)
     return CompareOutcome(run_id, clip_key, clip_caption(clip), clip.data, mime_for(clip.name), tuple(rows),
-                          tuple(cards), dict(states), waveform_figure(env, rows), frame, summary_figure(frame))
+                          tuple(cards), dict(states), waveform_figure(env, rows), frame, summary_figure(frame),
+                          pd.DataFrame(vads) if vads else None)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import html
 
-from lab.live import StreamResult, display_at
+from lab.live import StreamResult, display_at, stored_stream
 from lab.streaming import Timeline
 
 
 def card_html(model: str, line: Timeline, t: float) -> str:
-    """Committed text in black, partial in grey, and the running lag (display time − audio heard)."""
+    """Committed text in black, partial in grey, the audio time it is shown at, and the running lag
+    (display time − audio heard)."""
     tick = display_at(line, t)
     committed, partial = (tick.committed, tick.partial) if tick else ("", "")
-    lag = f"lag {tick.at_s - tick.audio_s:.2f} s" if tick else "waiting for the first chunk"
-    return (f"<div class='live-card' data-model='{html.escape(model)}'><b>{html.escape(model)}</b> "
-            f"<small style='color:#888'>{lag}</small><br>"
+    lag = f" · lag {tick.at_s - tick.audio_s:.2f} s" if tick else " · waiting for the first chunk"
+    heard = min(t, line.duration_s)
+    return (f"<div class='live-card' data-model='{html.escape(model)}'>"
+            f"<small class='live-at' data-t='{heard:.2f}' style='color:#888'>"
+            f"audio {heard:.1f} s of {line.duration_s:.1f} s{lag}</small><br>"
             f"<span class='committed' style='color:#000'>{html.escape(committed)}</span> "
             f"<span class='partial' style='color:#999'>{html.escape(partial)}</span></div>")
 
@@ -22,3 +25,13 @@ def card_html(model: str, line: Timeline, t: float) -> str:
 def metric_rows(results: list[StreamResult]) -> list[dict]:
     """The streaming metrics table (the same keys as `lab stream --json`)."""
     return [r.to_json() for r in results]
+
+
+REPLAY_METRICS = ("wer", "offline_wer", "first_word_s", "emission_p50_s", "emission_p95_s", "revised_words",
+                  "kept_up", "rtf", "final_lag_s")
+
+
+def replay(extra: dict) -> tuple[dict, Timeline | None]:
+    """A stored stream result's metrics (the `lab stream --json` names) and its timeline, for History."""
+    m, line = stored_stream(extra)
+    return {k: m.get(k) for k in REPLAY_METRICS}, line

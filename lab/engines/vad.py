@@ -43,14 +43,19 @@ class WebRtcVadEngine(BaseEngine):
     def load(self) -> None:
         import webrtcvad
 
-        mode = int(self.spec.name) if self.spec.name.isdigit() else self.aggressiveness
-        self.vad = webrtcvad.Vad(mode)
+        self.mode = int(self.spec.name) if self.spec.name.isdigit() else self.aggressiveness
+        self.vad = webrtcvad.Vad(self.mode)
 
     def memory_bytes(self) -> int:
         return 1 << 20
 
     def detect(self, clip: AudioClip) -> list[Segment]:
+        import webrtcvad
+
         start = time.perf_counter()
+        # a fresh detector per clip: webrtcvad adapts its noise model as it goes, so reusing one made the
+        # same clip's segments depend on what it heard before
+        self.vad = webrtcvad.Vad(self.mode)
         n = int(WEBRTC_FRAME_S * clip.sample_rate)
         pcm = (np.clip(clip.samples, -1, 1) * 32767).astype("<i2")
         voiced = [self.vad.is_speech(pcm[i:i + n].tobytes(), clip.sample_rate)

@@ -192,6 +192,40 @@ def stream(
 
 
 @app.command()
+def vad(
+    file: Annotated[Path, typer.Argument(help="Audio file to find speech in.")],
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Voice activity detection side by side: speech segments, speech ratio, agreement between the VADs."""
+    from lab.audio import load_audio
+    from lab.catalog import get_spec
+    from lab.vad import report
+
+    model_ids = _check_models(model)
+    not_vad = [m for m in model_ids if "vad" not in get_spec(m).tasks]
+    if not_vad:
+        raise BadInput(f"not a VAD (task vad): {', '.join(not_vad)}; see `lab models`.")
+    clip = load_audio(file)
+    out = report(clip, model_ids)
+    if as_json:
+        _echo_json(out)
+    else:
+        typer.echo(f"{clip.name}: {clip.duration_s:.1f} s")
+        for r in out["results"]:
+            if r["error"]:
+                typer.echo(f"[{r['model']}] ERROR {r['error']}")
+                continue
+            spans = " ".join(f"{s['start']:.2f}-{s['end']:.2f}" for s in r["segments"])
+            typer.echo(f"[{r['model']}] speech {100 * r['speech_ratio']:.1f}% in {len(r['segments'])} segments "
+                       f"({r['latency_s']:.3f} s): {spans}")
+        for a in out["agreement"]:
+            typer.echo(f"{a['a']} vs {a['b']}: agree on {100 * a['agreement']:.1f}% of 10 ms frames")
+    if out["results"] and all(r["error"] for r in out["results"]):
+        raise typer.Exit(1)
+
+
+@app.command()
 def transcribe(
     file: Annotated[Path, typer.Argument(help="Audio file (wav, flac, mp3, ogg, opus, m4a, webm).")],
     model: VariantOpt = None,
