@@ -29,9 +29,17 @@ DEADLINE_S = 240  # a bound on the whole exchange on a busy 2-core machine, not 
 LOCK_ERRORS = ("database is locked", "could not serialize", "deadlock detected", "Traceback")
 
 
+_KEYS: dict[str, str] = {}
+
+
 def api_headers() -> dict[str, str]:
-    """Headers for each API request (an API key goes here once the API asks for one)."""
-    return {}
+    """An API key for the current database (one per database; tiny.en starts experimental, so it may use those)."""
+    from lab.store import create_key
+
+    url = settings().db_url
+    if url not in _KEYS:
+        _KEYS[url] = create_key("concurrency-test", experimental=True)[0]
+    return {"X-API-Key": _KEYS[url]}
 
 
 def _port() -> int:
@@ -89,6 +97,7 @@ def _read_history(stop: threading.Event, seen: list[int], errors: list[str]) -> 
 @pytest.mark.slow
 def test_two_writers_and_a_reader(backend_db: str, tmp_path: Path) -> None:
     get_engine(settings().db_url)  # migrate before the writers start (a second migrator waits on the lock)
+    api_headers()  # the key exists before the burst
     clip = shared("stereo_diarization.wav")
     port = _port()
     server = _serve(port, tmp_path / "api.log")

@@ -47,8 +47,16 @@ TERM_GRACE_S = 5.0  # after SIGTERM, exit within this even if the database is sl
 
 
 @app.callback()
-def _startup(ctx: typer.Context) -> None:
-    # runs before every command: recover runs left `running` by a process that died, then guard this one
+def _startup(ctx: typer.Context, user: Annotated[str | None, typer.Option(
+        "--user", help="Your display name, recorded with the clips you upload (LAB_USER; default: the OS user).",
+)] = None) -> None:
+    # runs before every command (typer has one callback): who is uploading, then recover runs left `running`
+    # by a process that died, then guard this one
+    if user is not None:
+        if not user.strip():
+            raise BadInput("--user needs a name.")
+        os.environ["LAB_USER"] = user.strip()  # read by settings, here and in any worker process started later
+        reload_settings()
     if ctx.invoked_subcommand in _NO_RUNS:
         return
     _exit_on_sigterm()
@@ -106,18 +114,6 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
         typer.echo("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-
-
-@app.callback()
-def _everywhere(user: Annotated[str | None, typer.Option(
-        "--user", help="Your display name, recorded with the clips you upload (LAB_USER; default: the OS user).",
-)] = None) -> None:
-    if user is None:
-        return
-    if not user.strip():
-        raise BadInput("--user needs a name.")
-    os.environ["LAB_USER"] = user.strip()  # read by settings, here and in any worker process started later
-    reload_settings()
 
 
 @app.command()
