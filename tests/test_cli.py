@@ -102,6 +102,7 @@ def test_too_long_audio_exits_2(jfk: Path) -> None:
     (["transcribe", "JFK", "-m", "faster-whisper:tiny.en", "--beam-size", "0"], "beam size"),
     (["history", "--limit", "abc"], "limit"),
     (["frobnicate"], "No such command"),
+    (["--user", " ", "history"], "--user needs a name"),
 ])
 def test_usage_errors_exit_2(args: list[str], words: str, jfk: Path) -> None:
     args = [str(jfk) if a == "JFK" else a for a in args]
