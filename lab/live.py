@@ -15,7 +15,7 @@ from lab.engines.base import AsrOptions, Transcription, Word
 from lab.errors import LabError, failure_message
 from lab.loading import ModelCache, default_cache
 from lab.metrics import rtfx
-from lab.runner import ModelResult, _fill, transcribe_one
+from lab.runner import ModelResult, fill_result, run_status, transcribe_one
 from lab.streaming import StreamMetrics, Tick, Timeline, is_native, metrics, open_stream, play
 
 STREAM_JSON_KEYS = ("model", "text", "wer", "offline_wer", "first_word_s", "emission_p50_s", "emission_p95_s",
@@ -77,7 +77,8 @@ def stream_one(clip: AudioClip, model_id: str, reference: str | None = None, chu
     words = [Word(w.start, w.end, w.word) for w in line.words]
     m = metrics(line)
     result.latency_s = sum(t.compute_s for t in line.ticks)
-    _fill(result, Transcription(line.text, "en" if engine.spec.english_only else None, words=words), clip, reference)
+    heard = Transcription(line.text, "en" if engine.spec.english_only else None, words=words)
+    fill_result(result, heard, clip, reference)
     result.rtfx = rtfx(clip.duration_s, result.latency_s)
     return StreamResult(model_id, result, off, line, m, is_native(engine))
 
@@ -118,9 +119,7 @@ class StreamComparison:
     def finish(self) -> None:
         if self.run_id is None:
             return
-        failed = sum(1 for r in self.results if r.error)
-        done = len(self.results) == len(self.model_ids)
-        status = "failed" if failed == len(self.results) else ("partial" if failed or not done else "done")
+        status = run_status([not r.error for r in self.results], len(self.model_ids))
         store.finish_run(self.run_id, status, {"stream": [r.to_json() for r in self.results]})
 
 

@@ -114,7 +114,7 @@ def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
     except Exception as e:  # the engine's own crash or OOM: this model's result, the others carry on
         result.error = failure_message(model_id, e, f"transcribing on {engine.config.device}")
         return result
-    return _fill(result, t, clip, reference, reference_language)
+    return fill_result(result, t, clip, reference, reference_language)
 
 
 def _warm_up(engine, clip: AudioClip, options: AsrOptions) -> float:  # noqa: ANN001
@@ -129,8 +129,9 @@ def _warm_up(engine, clip: AudioClip, options: AsrOptions) -> float:  # noqa: AN
     return time.perf_counter() - start
 
 
-def _fill(result: ModelResult, t: Transcription, clip: AudioClip, reference: str | None,
-          reference_language: str | None = None) -> ModelResult:
+def fill_result(result: ModelResult, t: Transcription, clip: AudioClip, reference: str | None,
+                reference_language: str | None = None) -> ModelResult:
+    """A transcription into the result: text, language, words, flags, RTFx, and its score against `reference`."""
     result.text, result.language, result.language_probability = t.text, t.language, t.language_probability
     result.segments, result.words = t.segments, t.words
     result.flags = flags_for(t.text, clip.samples, t.flags)
@@ -204,10 +205,13 @@ class Comparison:
     def finish(self) -> None:
         if self.run_id is None:
             return
-        failed = sum(1 for r in self.results if not r.ok)
-        done = len(self.results) == len(self.model_ids)
-        status = "failed" if failed == len(self.results) else ("partial" if failed or not done else "done")
-        store.finish_run(self.run_id, status)
+        store.finish_run(self.run_id, run_status([r.ok for r in self.results], len(self.model_ids)))
+
+
+def run_status(ok: Sequence[bool], expected: int) -> str:
+    """A finished run's status from its results: failed (none ran), partial (some failed or never ran), done."""
+    failed = sum(1 for x in ok if not x)
+    return "failed" if failed == len(ok) else ("partial" if failed or len(ok) < expected else "done")
 
 
 def _lenient_plan(model_ids: Sequence[str], compute_type: str | None, beam_size: int, device: str | None

@@ -18,7 +18,7 @@ from lab.audio import AudioClip
 from lab.engines.base import AsrOptions, Segment, Word
 from lab.errors import LabError, failure_message
 from lab.loading import ModelCache, default_cache
-from lab.runner import ModelResult, _fill
+from lab.runner import ModelResult, fill_result
 from lab.store import ResultRecord
 
 FRAME_S = 0.01  # resolution of the agreement measure
@@ -137,7 +137,7 @@ def transcribe_vad_first(clip: AudioClip, model_id: str, vad_id: str, reference:
         return result
     t.words = [replace(w, start=_back(w.start, spans), end=_back(w.end, spans)) for w in t.words]
     t.segments = [replace(s, start=_back(s.start, spans), end=_back(s.end, spans)) for s in t.segments]
-    return _fill(result, t, clip, reference)
+    return fill_result(result, t, clip, reference)
 
 
 def detect_into_run(run_id: int | None, clip: AudioClip, model_id: str, cache: ModelCache | None = None) -> dict:
