@@ -168,7 +168,7 @@ def summary_rows(rows: Sequence[ResultRecord], duration_s: float) -> list[dict]:
                     100 * agreement(segs[r.model_id], segs[o.model_id], duration_s), 1)
         for a in asr:
             inside = words_in_speech(segs[r.model_id], [Word(**w) for w in a.words])
-            label = (a.extra or {}).get("label") or a.model_id  # the same model VAD first has its own column
+            label = a.label or a.model_id  # the same model VAD first has its own column
             line[f"{label} words in speech (%)"] = None if inside is None else round(100 * inside, 1)
         out.append(line)
     return out

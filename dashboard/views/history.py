@@ -71,7 +71,7 @@ def as_table(run: RunDetail, max_cards: int) -> bool:
     corpus figures) or a run with many results gets tables."""
     evaluation = run.kind in store.EVAL_RUN_KINDS and bool((run.summary or {}).get("models"))
     # variants of one model (int8 beside float32, VAD first) are labelled apart, so they still get cards
-    labels = {(r.extra or {}).get("label") or r.model_id for r in run.results}
+    labels = {r.label or r.model_id for r in run.results}
     return evaluation or len(run.results) > max_cards or len(labels) < len(run.results)
 
 
