@@ -158,7 +158,8 @@ class Comparison:
     def __init__(self, clip: AudioClip, model_ids: Sequence[str], reference: str | None = None,
                  options: AsrOptions | None = None, kind: str = "compare", cache: ModelCache | None = None,
                  device: str | None = None, compute_type: str | None = None, store_run: bool = True,
-                 reference_language: str | None = None) -> None:
+                 reference_language: str | None = None, uploader: str | None = None) -> None:
+        """`uploader`: who brought the clip (an API key's name); default the `user` setting."""
         self.clip, self.reference, self.reference_language = clip, reference, reference_language
         self.options = options or AsrOptions()
         self.cache = cache or default_cache()
@@ -171,7 +172,7 @@ class Comparison:
             settings = {"models": self.model_ids, "options": asdict(self.options), "device": device,
                         "compute_type": compute_type, "sequential": True, "plan": plan_json(self.plan),
                         "reference_language": reference_language}
-            clip_id = store.save_clip(clip)
+            clip_id = store.save_clip(clip, uploader)
             self.run_id = store.start_run(kind, settings, clip_id=clip_id, reference=reference)
 
     def run_model(self, label: str, progress: Progress | None = None, queue_s: float | None = None

@@ -36,6 +36,9 @@ def test_transcribe_upload_store_and_read_back(jfk: Path, keys: dict) -> None:
     assert tiny["model"] == "faster-whisper:tiny.en" and tiny["wer"] <= 0.05 and tiny["error"] is None
     run = client.get(f"/runs/{body['run_id']}", headers=h).json()
     assert run["clip"] == "jfk.flac" and len(run["results"]) == 2
+    from lab.store import clip_uploads
+
+    assert "api-exp" in [u.uploader for u in clip_uploads(run["clip_id"])]  # the key's name is the uploader
     listed = client.get("/runs", params={"model": "pocketsphinx:en-us", "limit": 5}, headers=h).json()
     assert body["run_id"] in [x["run_id"] for x in listed["runs"]] and listed["total"] >= 1
     assert "<html>" in client.get(f"/runs/{body['run_id']}/report", headers=h).text

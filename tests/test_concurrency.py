@@ -126,5 +126,7 @@ def test_two_writers_and_a_reader(backend_db: str, tmp_path: Path) -> None:
     for run_id in accepted:
         run = store.get_run(run_id)
         assert run.status == "done" and [r.model_id for r in run.results] == [MODEL] and run.results[0].text
-    assert len(store.clip_uploads(store.get_run(accepted[0]).clip_id)) == 1  # one clip, one uploader, one row
+    # one clip stored once; one upload row per uploader: the CLI's user and the API key's name
+    uploads = store.clip_uploads(store.get_run(accepted[0]).clip_id)
+    assert sorted(u.uploader for u in uploads) == sorted([settings().user, "concurrency-test"])
     assert set(seen) <= set(accepted)

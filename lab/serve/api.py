@@ -206,7 +206,7 @@ def transcribe(key: Caller, file: Annotated[UploadFile, File()], models: Annotat
         raise _bad(e) from None
     done = scheduler().run(",".join(dict.fromkeys(models)), lambda _q: compare(
         clip, models, reference or None, options=options, compute_type=compute_type or None,
-        reference_language=reference_language or None))
+        reference_language=reference_language or None, uploader=key.name))
     comp = done.value
     return {"run_id": comp.run_id, "results": [r.to_json() for r in comp.results]}
 
@@ -231,7 +231,7 @@ def asr_transcribe(request: Request, key: Caller, file: Annotated[UploadFile, Fi
     options = AsrOptions(language=language or None)
 
     def job(queue_s: float) -> Comparison:
-        comp = Comparison(clip, [model_id], reference or None, options=options, kind="api")
+        comp = Comparison(clip, [model_id], reference or None, options=options, kind="api", uploader=key.name)
         try:
             comp.run_model(model_id, queue_s=queue_s)
         finally:
