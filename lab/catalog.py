@@ -45,6 +45,10 @@ class ModelSpec:
     def name(self) -> str:
         return self.id.split(":", 1)[1]
 
+    def speaks(self, language: str) -> bool:
+        """Whether its catalog languages cover `language` (a base code such as 'ja'): 'multi' covers all."""
+        return "multi" in self.languages or language in {x.split("-")[0].lower() for x in self.languages}
+
     @property
     def english_only(self) -> bool:
         return tuple(self.languages) == ("en",)

@@ -13,7 +13,8 @@ import numpy as np
 
 from lab import store
 from lab.audio import from_array, to_wav_bytes
-from lab.catalog import get_spec
+from lab.catalog import get_spec, models_for
+from lab.engines import availability
 from lab.engines.base import AsrOptions
 from lab.errors import LabError, failure_message
 from lab.loading import ModelCache, default_cache
@@ -130,9 +131,22 @@ def synthesize_one(text: str, model_id: str, voice: str | None = None, cache: Mo
     return result
 
 
+def round_trip_model(tts_model: str, asr_model: str) -> str:
+    """The ASR model that listens to `tts_model`: `asr_model` when it knows the language spoken, else the first
+    catalog ASR model that does and can run here (an English-only model cannot score Japanese speech)."""
+    language = spoken_language(tts_model)
+    if get_spec(asr_model).speaks(language):
+        return asr_model
+    for spec in models_for("asr"):
+        if spec.speaks(language) and availability(spec.id).available:
+            return spec.id
+    return asr_model  # none here: the round trip runs and its score shows the mismatch
+
+
 def _round_trip(result: TtsResult, text: str, asr_model: str, cache: ModelCache) -> None:
     clip = from_array(result.samples, result.sample_rate, f"{result.model}.wav")
     language = spoken_language(result.model)
+    asr_model = round_trip_model(result.model, asr_model)
     r = transcribe_one(clip, asr_model, reference=text, options=AsrOptions(language=language), cache=cache,
                        reference_language=language)
     result.asr_model, result.asr_text, result.asr_wer, result.asr_cer = asr_model, r.text, r.wer, r.cer

@@ -6,7 +6,7 @@ import pytest
 
 from lab.errors import LabError
 from lab.loading import ModelCache
-from lab.tts import check_voice, synthesize_one, voices
+from lab.tts import check_voice, round_trip_model, synthesize_one, voices
 
 SENTENCE = "今日はいい天気ですね。"
 
@@ -18,6 +18,13 @@ def test_voices_are_listed_without_loading():
 def test_unknown_voice_is_refused_in_one_line():
     with pytest.raises(LabError, match="unknown voice 'af_heart'; choose one of jf_alpha"):
         check_voice("kokoro:ja", "af_heart")
+
+
+def test_an_english_only_round_trip_model_is_swapped_for_one_that_knows_japanese():
+    # tiny.en cannot score Japanese speech: the round trip listens with a multilingual model instead
+    assert round_trip_model("kokoro:ja", "faster-whisper:tiny.en") == "faster-whisper:base"
+    assert round_trip_model("kokoro:ja", "faster-whisper:base") == "faster-whisper:base"
+    assert round_trip_model("hibari:en", "faster-whisper:tiny.en") == "faster-whisper:tiny.en"
 
 
 @pytest.mark.slow

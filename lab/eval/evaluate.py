@@ -69,7 +69,7 @@ def unsupported_reason(spec: ModelSpec, row: DatasetRow) -> str | None:
     """Why `spec` must not run on the clip, or None: a language not in the catalog's `languages`."""
     if "multi" in spec.languages or not row.languages:
         return None
-    missing = [x for x in row.languages if x not in {base_language(s) for s in spec.languages}]
+    missing = [x for x in row.languages if not spec.speaks(base_language(x) or x)]
     if not missing:
         return None
     return f"language {'+'.join(missing)} not among the model's languages ({', '.join(spec.languages)})"
