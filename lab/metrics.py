@@ -263,14 +263,16 @@ class PairedDiff:
 
 
 def paired_wer_diff(a: Sequence[Score], b: Sequence[Score], samples: int = BOOTSTRAP_SAMPLES,
-                    seed: int = 0, level: float = 0.95) -> PairedDiff | None:
-    """Paired bootstrap: the same resampled clips for both models, so clip difficulty cancels out."""
+                    seed: int = 0, level: float = 0.95, metric: str = "wer") -> PairedDiff | None:
+    """Paired bootstrap: the same resampled clips for both models, so clip difficulty cancels out.
+    `metric`: corpus WER (word errors) or CER (character errors) difference."""
     pairs = [(x, y) for x, y in zip(a, b, strict=True) if x.wer is not None and y.wer is not None]
     if not pairs:
         return None
-    ea = np.array([x.errors for x, _ in pairs], dtype=float)
-    eb = np.array([y.errors for _, y in pairs], dtype=float)
-    n = np.array([x.ref_words for x, _ in pairs], dtype=float)
+    cer = metric == "cer"
+    ea = np.array([x.char_errors if cer else x.errors for x, _ in pairs], dtype=float)
+    eb = np.array([y.char_errors if cer else y.errors for _, y in pairs], dtype=float)
+    n = np.array([x.ref_chars if cer else x.ref_words for x, _ in pairs], dtype=float)
     idx = _resample_idx(len(pairs), samples, seed)
     words = np.maximum(n[idx].sum(1), 1)
     diffs = (ea[idx].sum(1) - eb[idx].sum(1)) / words

@@ -75,6 +75,9 @@ def test_eval_json_skips_unsupported_languages_and_reports_per_language(tmp_path
     assert tiny["ref_words"] == 22 + 2  # jfk.flac + "Fire fox" only
     (pair,) = out["paired"]
     assert pair["clips"] == 2
+    # per language, only where both ran: English (the Spanish and Swedish clips are base's alone)
+    assert list(pair["by_language"]) == ["en"] and pair["by_language"]["en"]["clips"] == 2
+    assert pair["by_language"]["en"]["metric"] == "wer"
     skipped_clip = next(c for c in out["per_clip"] if c["file"] == "mls_es_13697.opus")
     assert skipped_clip[TINY]["skipped"] and skipped_clip[TINY]["text"] is None
     assert skipped_clip[BASE]["wer"] is not None

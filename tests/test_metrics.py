@@ -149,3 +149,17 @@ def test_cer_bootstrap_ci_contains_the_corpus_cer() -> None:
     c = corpus_score(scores)
     lo, hi = bootstrap_ci(scores, "cer")
     assert lo <= c.cer <= hi and c.cer == pytest.approx(3 / 21)
+
+
+def test_paired_comparison_per_language_uses_each_languages_headline_metric() -> None:
+    from lab.eval.evaluate import _paired_by_language
+    from lab.metrics import score
+
+    ja_ref, en_ref = "今日はいい天気ですね", "the cat sat on the mat"
+    a = [score(ja_ref, "今日はいい天気ですね", "ja"), score(en_ref, "the cat sat on the mat", "en")]
+    b = [score(ja_ref, "今日は悪い天気ですね", "ja"), score(en_ref, "the cat sat on a mat", "en")]
+    out = _paired_by_language("A", "B", list(zip(a, b, strict=True)))
+    assert out["ja"]["metric"] == "cer" and out["en"]["metric"] == "wer"
+    # A is one character better in 10 (Japanese), one word better in 6 (English)
+    assert out["ja"]["diff"] == pytest.approx(-b[0].char_errors / b[0].ref_chars)
+    assert out["en"]["diff"] == pytest.approx(-1 / 6)

@@ -315,8 +315,24 @@ def summarize(ds: Dataset, clips: list[tuple[DatasetRow, AudioClip]], results: d
         d = paired_wer_diff([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else None
         if d is not None:
             paired.append({"a": a, "b": b, "diff": d.diff, "ci": [d.lo, d.hi], "clips": len(pairs),
-                           "verdict": d.verdict.replace("A", a, 1).replace("B", b, 1)})
+                           "verdict": d.verdict.replace("A", a, 1).replace("B", b, 1),
+                           "by_language": _paired_by_language(a, b, pairs)})
     return EvalReport(str(ds.path), models, per_clip, paired, notes, results=dict(results))
+
+
+def _paired_by_language(a: str, b: str, pairs: list[tuple[Score, Score]]) -> dict[str, dict]:
+    """The paired comparison within each language both models ran, in that language's headline metric."""
+    by_lang: dict[str, list[tuple[Score, Score]]] = {}
+    for x, y in pairs:
+        by_lang.setdefault(x.language or "unknown", []).append((x, y))
+    out = {}
+    for lang, group in sorted(by_lang.items()):
+        metric = "cer" if all(x.headline_metric == "cer" for x, _ in group) else "wer"
+        d = paired_wer_diff([x for x, _ in group], [y for _, y in group], metric=metric)
+        if d is not None:
+            out[lang] = {"metric": metric, "diff": d.diff, "ci": [d.lo, d.hi], "clips": len(group),
+                         "verdict": d.verdict.replace("A", a, 1).replace("B", b, 1)}
+    return out
 
 
 def _group(scores: list[Score]) -> dict | None:
