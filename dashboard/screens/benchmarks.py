@@ -28,12 +28,14 @@ DEFAULT_PERTURBATIONS = ["white_snr10", "babble_snr10", "telephone_8k", "speed_1
 SOURCES = ("Clip from the dataset", "Upload a file")
 PREVIOUS = 50  # previous runs offered for reopening
 
+
 def _progress(bar: DeltaGenerator) -> Callable[[int, int, str], None]:
     """The core's progress callback (done, total, what) drawn as a progress bar."""
     def update(done: int, total: int, what: str) -> None:
         bar.progress(done / total if total else 1.0, text=f"{fmt.md_escape(what)} · {done} of {total}")
 
     return update
+
 
 def _dataset() -> Dataset | None:
     choices = {str(c.path): c.label for c in benchmarks_view.dataset_choices()}
@@ -55,8 +57,10 @@ def _dataset() -> Dataset | None:
     st.caption(fmt.md_escape(benchmarks_view.dataset_caption(ds)))
     return ds
 
+
 def _asr_options() -> list[picker.ModelOption]:
     return picker.model_options(store.model_states(), ui_state.availability(), task="asr")
+
 
 def _models(options: list[picker.ModelOption]) -> list[str]:
     ready = [o.id for o in options if o.available]
@@ -70,15 +74,18 @@ def _models(options: list[picker.ModelOption]) -> list[str]:
             f"`{o.id}` ({fmt.md_escape(picker.short_hint(o.id, o.hint))})" for o in missing))
     return picked
 
+
 def _report_download(run_id: int, key: str) -> None:
     st.download_button("HTML report", data=lambda: benchmarks_view.report_html_bytes(run_id),
                        file_name=f"model-lab-run-{run_id}.html", mime="text/html", on_click="ignore",
                        icon=":material/download:", key=key,
                        help="One self-contained file (tables, charts, transcripts, machine); opens without a server")
 
+
 def _history_link(run_id: int) -> None:
     st.page_link("screens/history.py", label=f"Open run #{run_id} in History", icon=":material/history:",
                  query_params={"run": str(run_id)})
+
 
 def _reopen(label: str, kind: str, key: str) -> int | None:
     """A picker over the stored runs of `kind`; its value is the run shown below it."""
@@ -107,6 +114,7 @@ def _run_eval(ds: Dataset, models: list[str], on_ray: bool = False) -> int | Non
         return None
     bar.empty()
     return report.run_id
+
 
 def _show_eval(run_id: int) -> None:
     try:
@@ -147,6 +155,7 @@ def _show_eval(run_id: int) -> None:
         _history_link(run_id)
     with st.expander("Every clip, every model"):
         st.dataframe(history_view.results_frame(run), hide_index=True)
+
 
 def _evaluation_tab(ds: Dataset | None, models: list[str]) -> None:
     st.caption("Each model runs over every clip before the next starts (one load, fair timing). Corpus WER comes "
@@ -240,6 +249,7 @@ def _set_baselines(ds: Dataset, models: list[str]) -> None:
     st.session_state["b_regress_flash"] = ("success", " · ".join(
         f"Baseline #{b.id}: {b.model_id} on {Path(b.dataset).name}, WER {fmt.fmt_pct(b.wer)}" for b in made))
 
+
 def _run_gate(config: regress.RegressConfig) -> None:
     """What `lab regress CONFIG.yaml` does; the stored report shows below."""
     bar = st.progress(0.0, text="Running the gate…")
@@ -254,6 +264,7 @@ def _run_gate(config: regress.RegressConfig) -> None:
     st.session_state["b_regress_flash"] = (
         ("success", f"Report #{report.report_id} passed every check.") if report.passed
         else ("error", f"Report #{report.report_id} failed; its checks are below."))
+
 
 def _gate_from_page(ds: Dataset | None, models: list[str]) -> None:
     a, b, c = st.columns(3)
@@ -275,6 +286,7 @@ def _gate_from_page(ds: Dataset | None, models: list[str]) -> None:
         else:
             _run_gate(config)
 
+
 def _gate_from_file() -> None:
     files = {str(p): f"data/{p.name}" for p in benchmarks_view.config_choices()}
     picked = st.selectbox("Regression config (YAML)", [*files, OTHER], key="b_regress_file",
@@ -292,6 +304,7 @@ def _gate_from_file() -> None:
             st.session_state["b_regress_flash"] = ("error", str(e))
         else:
             _run_gate(config)
+
 
 def _regression_tab(ds: Dataset | None, models: list[str]) -> None:
     st.caption("A gate checks models on a dataset against thresholds: absolute corpus WER, WER increase over the "
@@ -358,6 +371,7 @@ def _stability_clip(ds: Dataset | None) -> ui_state.Decoded | None:
     st.caption(fmt.md_escape(fmt.clip_caption(dec.clip)))
     return dec
 
+
 def _show_stability(run_id: int) -> None:
     try:
         run = store.get_run(run_id)
@@ -390,6 +404,7 @@ def _show_stability(run_id: int) -> None:
         _report_download(run_id, "b_stab_report")
     with b:
         _history_link(run_id)
+
 
 def _stability_tab(ds: Dataset | None, options: list[picker.ModelOption], picked: list[str]) -> None:
     st.caption("The same clip through one model N times after a first run: latency spread, first-run vs warm, "

@@ -14,10 +14,12 @@ from lab.errors import LabError
 
 DEFAULT_MAX_TOKENS = 512
 
+
 def _new_conversation() -> None:
     st.session_state.pop("c_conv", None)
     st.session_state.pop("c_saved", None)
     st.session_state["c_rec_n"] = st.session_state.get("c_rec_n", 0) + 1  # a fresh recorder
+
 
 def _save() -> None:
     conv: Conversation | None = st.session_state.get("c_conv")
@@ -30,12 +32,14 @@ def _save() -> None:
     except Exception as e:  # e.g. the database refused the write; a callback must not raise
         st.session_state["c_saved"] = ("error", f"The conversation could not be saved ({type(e).__name__}: {e}).")
 
+
 def _user(ex: Exchange) -> None:
     with st.chat_message("user"):
         if ex.user.text:
             st.markdown(fmt.md_escape(ex.user.text))
         if ex.user.audio is not None:
             st.audio(ex.user.audio.data, format=fmt.mime_for(ex.user.audio.name))
+
 
 def _assistant(ex: Exchange) -> None:
     with st.chat_message("assistant"):
@@ -50,6 +54,7 @@ def _assistant(ex: Exchange) -> None:
         caption = chat_view.exchange_caption(ex)
         if caption:
             st.caption(caption)
+
 
 def _unavailable(model: str, hint: str | None) -> None:
     st.warning(f"**{fmt.md_escape(fmt.display_name(model))}** cannot run here: "

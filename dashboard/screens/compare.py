@@ -28,6 +28,7 @@ SOURCES = ("Upload a file", "Record", "Sample clip")
 TICK_S = 0.25  # the running card's counter refreshes at least this often
 PER_ROW = 3
 
+
 def _on_upload() -> None:
     """An upload that is a copy of a sample fills in that sample's reference (unless the user typed one)."""
     up = st.session_state.get("upload")
@@ -41,6 +42,7 @@ def _on_upload() -> None:
         st.session_state["reference"] = match.reference
         st.session_state["_ref_auto"] = True
 
+
 def _on_sample() -> None:
     try:
         chosen = {f"{s.source}/{s.name}": s for s in ui_state.samples()}.get(st.session_state.get("sample") or "")
@@ -52,8 +54,10 @@ def _on_sample() -> None:
         if chosen.language in compare_view.REFERENCE_LANGUAGES:  # the manifest says which language it is
             st.session_state["ref_language"] = chosen.language
 
+
 def _on_reference() -> None:
     st.session_state["_ref_auto"] = False
+
 
 def _audio_input() -> tuple[str, str, Callable[[], bytes]] | None:
     """The chosen input as (cache key, name, how to read its bytes), or None while nothing is chosen."""
@@ -78,6 +82,7 @@ def _audio_input() -> tuple[str, str, Callable[[], bytes]] | None:
     path = by_id[sid].path
     return f"sample:{path}:{path.stat().st_mtime_ns}", path.name, path.read_bytes
 
+
 def _model_picker(states: dict[str, str]) -> list[str]:
     options = picker.model_options(states, ui_state.availability())
     cols = st.columns(PER_ROW)
@@ -93,6 +98,7 @@ def _model_picker(states: dict[str, str]) -> list[str]:
                            f"{fmt.md_escape(picker.short_hint(o.id, o.hint))}")
     return [o.id for o in options if o.available and st.session_state.get(f"pick:{o.id}")]
 
+
 def _vad_picker(states: dict[str, str]) -> list[str]:
     """Voice activity detectors: their speech segments join the waveform and the VAD table."""
     options = [o for o in picker.model_options(states, ui_state.availability(), task="vad") if o.available]
@@ -107,8 +113,10 @@ def _vad_picker(states: dict[str, str]) -> list[str]:
              "(text on silence and latency, side by side)")
     return [o.id for o in options if st.session_state.get(f"vad:{o.id}")]
 
+
 def _metrics_per_row(n_cards: int) -> int:
     return 2 if n_cards >= PER_ROW else 3
+
 
 def _card_shells(labels: list[str], states: dict[str, str]) -> dict[str, DeltaGenerator]:
     """One bordered card per model variant (`model@int8,beam=1`), in rows of three; returns the placeholder
@@ -126,10 +134,12 @@ def _card_shells(labels: list[str], states: dict[str, str]) -> dict[str, DeltaGe
                 holes[label] = st.empty()
     return holes
 
+
 def _fill_card(hole: DeltaGenerator, card: ui_cards.CardView, per_row: int = 3) -> None:
     """per_row: metrics side by side (two when three cards share a row, so the figures are not cut off)."""
     with hole.container():
         ui_cards.render_card_body(card, per_row)
+
 
 def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> ResultRecord:
     """Run one model in a worker thread while this (script) thread ticks its card's elapsed counter and
@@ -155,6 +165,7 @@ def _run_one(comp: Comparison, model: str, hole: DeltaGenerator) -> ResultRecord
         worker.join()
     return ResultRecord(**box["r"].row())
 
+
 def _run(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[str], reference: str | None,
          states: dict[str, str], choice: dict) -> compare_view.CompareOutcome | None:
     lock = ui_state.run_lock()
@@ -167,6 +178,7 @@ def _run(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[str], r
         return _run_locked(clip, key, env, models, reference, states, choice)
     finally:
         lock.release()
+
 
 def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[str], reference: str | None,
                 states: dict[str, str], choice: dict) -> compare_view.CompareOutcome | None:
@@ -216,11 +228,13 @@ def _run_locked(clip: AudioClip, key: str, env: ui_cards.Envelope, models: list[
             st.session_state["last"] = compare_view.compare_outcome(comp.run_id, key, clip, env, rows, cards, states)
     return st.session_state.get("last")
 
+
 def _show_last(out: compare_view.CompareOutcome) -> None:
     st.subheader(f"Results · run #{out.run_id}")
     holes = _card_shells([c.label for c in out.cards], out.states)
     for card in out.cards:
         _fill_card(holes[card.label], card, _metrics_per_row(len(out.cards)))
+
 
 def _settings_picker(picked: list[str]) -> tuple[dict, list[str]]:
     """Precision and beam for every model (like for like by default), and extra variants of a picked model."""

@@ -19,8 +19,10 @@ from lab.vad import summary_rows as vad_rows
 PAGE_SIZES = (10, 25, 50, 100)
 MAX_CARDS = 6
 
+
 def _reset_page() -> None:
     st.session_state["page"] = 1
+
 
 def _open(run_id: int | None) -> None:
     if run_id is None:
@@ -29,8 +31,10 @@ def _open(run_id: int | None) -> None:
         st.query_params["run"] = str(run_id)
     st.session_state.pop("confirm_delete", None)
 
+
 def _on_pick() -> None:
     _open(st.session_state.get("open_run"))
+
 
 def _delete(run_id: int) -> None:
     try:
@@ -43,9 +47,11 @@ def _delete(run_id: int) -> None:
     st.session_state.pop("open_run", None)
     _open(None)
 
+
 def _requested_run() -> int | None:
     raw = st.query_params.get("run")
     return int(raw) if raw and raw.isdigit() else None
+
 
 def _filters() -> tuple[store.RunFilter, int]:
     models = list(dict.fromkeys([*catalog(), *history_view.result_models()]))
@@ -58,12 +64,14 @@ def _filters() -> tuple[store.RunFilter, int]:
     size = c[4].selectbox("Per page", PAGE_SIZES, index=1, key="page_size", on_change=_reset_page)
     return history_view.run_filter(model, kind, tuple(dates), clip), size
 
+
 def _result_column(row: ResultRecord, reference: str | None, per_row: int, reference_language: str | None) -> None:
     card = ui_cards.card_view(row, reference, reference_language)
     with st.container(border=True, key=f"detail-{fmt.slug(card.label)}"):
         st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
         st.markdown(f"**{fmt.md_escape(card.title)}**  \n`{card.label}`")
         ui_cards.render_card_body(card, per_row)
+
 
 def _stream_replay(results: list[ResultRecord]) -> None:
     """A stored stream run: what each model's card showed at a chosen moment, and its streaming metrics."""
@@ -81,6 +89,7 @@ def _stream_replay(results: list[ResultRecord]) -> None:
             if line is not None:
                 st.html(live_view.card_html(model, line, t))
             st.dataframe([metrics], hide_index=True)
+
 
 def _detail(run_id: int) -> None:
     try:

@@ -20,10 +20,12 @@ from lab.tts import MAX_TEXT_CHARS, TtsResult, synthesize_run
 PER_ROW = 3
 DEFAULT_ASR = "faster-whisper:tiny.en"
 
+
 def _on_prompt() -> None:
     prompt = st.session_state.get("l_prompt")
     if prompt:
         st.session_state["l_text"] = prompt
+
 
 def _tts_picker(options: list[picker.ModelOption]) -> tuple[list[str], dict[str, str]]:
     """One column per TTS model: a checkbox and, once ticked, its voice. Unavailable models say how to get them."""
@@ -50,6 +52,7 @@ def _tts_picker(options: list[picker.ModelOption]) -> tuple[list[str], dict[str,
                 voices[o.id] = voice
     return picked, voices
 
+
 def _card(card: listen_view.TtsCard) -> None:
     with st.container(border=True, key=f"tts-{fmt.slug(card.model)}"):
         st.html(f'<div style="height:4px;background:{card.color};border-radius:2px"></div>')
@@ -69,12 +72,14 @@ def _card(card: listen_view.TtsCard) -> None:
                        f"**{card.asr_wer}**")
             st.html(ui_cards.transcript_html(card.asr_text))
 
+
 def _cards(cards: tuple[listen_view.TtsCard, ...]) -> None:
     for start in range(0, len(cards), PER_ROW):
         row = cards[start:start + PER_ROW]
         for card, col in zip(row, st.columns(PER_ROW if len(cards) > PER_ROW else len(row)), strict=False):
             with col:
                 _card(card)
+
 
 def _synthesize(text: str, models: list[str], voices: dict[str, str], asr_model: str | None
                 ) -> listen_view.ListenOutcome | None:
@@ -113,6 +118,7 @@ def _mark_played(key: str, side: str) -> None:
     state.trial.mark_played(side)
     state.last_played = side
 
+
 def _vote(key: str, choice: str) -> None:
     state: listen_view.TrialState = st.session_state[key]
     voter = (st.session_state.get("ab_voter") or "").strip() or None
@@ -123,6 +129,7 @@ def _vote(key: str, choice: str) -> None:
         st.session_state[f"{key}_flash"] = str(e)
     except Exception as e:  # e.g. the database refused the write; a callback must not raise
         st.session_state[f"{key}_flash"] = f"The vote could not be stored ({type(e).__name__}: {e})."
+
 
 def _new_tts_trial(text: str, pool: list[str], voices: dict[str, str]) -> None:
     try:
@@ -145,6 +152,7 @@ def _new_tts_trial(text: str, pool: list[str], voices: dict[str, str]) -> None:
                                                                                   else "")
                  for s, c in cards.items()},
         errors={s: c.error for s, c in cards.items() if c.error})
+
 
 def _new_asr_trial(sample: ui_state.Sample, pool: list[str]) -> None:
     key = f"sample:{sample.path}:{sample.path.stat().st_mtime_ns}"
@@ -171,6 +179,7 @@ def _new_asr_trial(sample: ui_state.Sample, pool: list[str]) -> None:
         trial, outputs={s: c.text or "" for s, c in cards.items()},
         details={s: " · ".join(f"{m.label} {m.value}" for m in c.metrics[:4]) for s, c in cards.items()},
         errors={s: c.error for s, c in cards.items() if c.error})
+
 
 def _trial(key: str, task: str) -> None:
     """Draw the trial in session state: anonymised sides, play/reveal, vote, then the names."""
@@ -212,6 +221,7 @@ def _trial(key: str, task: str) -> None:
                    args=(key, choice), width="stretch")
     if not trial.can_vote:
         st.caption("Play both A and B to vote; the names are revealed after the vote.")
+
 
 def _leaderboard(task: str) -> None:
     ratings = ui_state.leaderboard(task, arena.MIN_VOTES, ui_state.votes_stamp(task))

@@ -36,6 +36,7 @@ def _apply() -> None:
     st.session_state["registry_flash"] = ("success", " · ".join(
         f"{t.model_id}: {t.from_state} → {t.to_state}" for t in moved) + " (recorded in the history below)")
 
+
 def _offer_actions(rules: list[str], model: str) -> None:
     """Beside a refusal: a link to the page section that satisfies the rule, with the CLI way."""
     for action in registry_view.refusal_actions(rules, model):
