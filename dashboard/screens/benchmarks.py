@@ -22,6 +22,7 @@ from lab.eval.distributed import RAY_HINT, RayExecutor, ray_available
 from lab.eval.evaluate import Dataset, evaluate, load_dataset
 from lab.eval.perturb import PERTURBATIONS, robustness
 from lab.eval.stability import stability
+from lab.store import RunDetail
 
 OTHER = "__other__"
 DEFAULT_PERTURBATIONS = ["white_snr10", "babble_snr10", "telephone_8k", "speed_1.1"]
@@ -116,11 +117,18 @@ def _run_eval(ds: Dataset, models: list[str], on_ray: bool = False) -> int | Non
     return report.run_id
 
 
-def _show_eval(run_id: int) -> None:
+def _stored_run(run_id: int) -> RunDetail | None:
+    """The stored run a section reopens, or None after saying it is gone (deleted in History meanwhile)."""
     try:
-        run = store.get_run(run_id)
+        return store.get_run(run_id)
     except LabError:
         st.warning(f"Run #{run_id} does not exist (any more).")
+        return None
+
+
+def _show_eval(run_id: int) -> None:
+    run = _stored_run(run_id)
+    if run is None:
         return
     settings = run.settings or {}
     st.subheader(f"Evaluation #{run_id}")
@@ -373,10 +381,8 @@ def _stability_clip(ds: Dataset | None) -> ui_state.Decoded | None:
 
 
 def _show_stability(run_id: int) -> None:
-    try:
-        run = store.get_run(run_id)
-    except LabError:
-        st.warning(f"Run #{run_id} does not exist (any more).")
+    run = _stored_run(run_id)
+    if run is None:
         return
     summary = run.summary or {}
     st.subheader(f"Stability #{run_id}")
