@@ -112,6 +112,22 @@ def from_array(samples: np.ndarray, sample_rate: int, name: str = "array") -> Au
     return AudioClip(x, SAMPLE_RATE, name, hashlib.sha256(data).hexdigest(), channels, sample_rate, "wav", data)
 
 
+class PcmConverter:
+    """Live audio frames (PyAV `AudioFrame`s: a browser's 48 kHz stereo s16 over WebRTC, say) into the
+    16 kHz mono float32 the models take. One FFmpeg resampler keeps its state across frames, so
+    20 ms pieces join without clicks at their edges. Channels are averaged here, as `load_audio` does:
+    FFmpeg's own stereo-to-mono mix adds them at -3 dB, 1.41 times louder for a duplicated mono mic."""
+
+    def __init__(self) -> None:
+        self._resampler: av.AudioResampler | None = None
+
+    def convert(self, frames: list[av.AudioFrame]) -> np.ndarray:
+        if frames and self._resampler is None:  # planar float at 16 kHz in the source's own layout
+            self._resampler = av.AudioResampler(format="fltp", layout=frames[0].layout.name, rate=SAMPLE_RATE)
+        out = [f.to_ndarray().mean(axis=0) for frame in frames for f in self._resampler.resample(frame)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
+
+
 def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
     """Band-limited resampling (torchaudio's windowed sinc); a no-op when the rates match."""
     if src == dst:

@@ -37,11 +37,15 @@ class PocketSphinxEngine(BaseEngine):
 
     def open_stream(self, options: AsrOptions) -> SphinxStream:
         """Native incremental decoding (see `lab.streaming`)."""
+        self.decoder.reinit_feat()  # a stream starts cold, as a new live session would
         return SphinxStream(self.decoder)
 
     def transcribe(self, clip: AudioClip, options: AsrOptions) -> Transcription:
         pcm = (np.clip(clip.samples, -1, 1) * 32767).astype("<i2").tobytes()
         start = time.perf_counter()
+        # feature state (the adaptive cepstral mean) starts afresh for every clip, so a result does not depend
+        # on what the model heard before: a warm-up, an earlier clip, a stream, another worker's order
+        self.decoder.reinit_feat()
         self.decoder.start_utt()
         self.decoder.process_raw(pcm, no_search=False, full_utt=True)
         self.decoder.end_utt()
