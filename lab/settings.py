@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     ray_address: str | None = None  # the Ray cluster for evaluations (bare `lab eval --ray`, the Benchmarks switch)
     # display name recorded with what this process uploads (lab --user NAME; the API key's name in the API)
     user: str = Field(default_factory=lambda: _os_user(), min_length=1)
+    # the Live microphone's WebRTC ICE servers, JSON as in RTCConfiguration.iceServers: none (host candidates)
+    # serves a browser on this machine or its LAN; a remote browser needs STUN/TURN, e.g.
+    # '[{"urls": ["stun:stun.example.org:3478"]}]'
+    webrtc_ice_servers: list[dict] = Field(default_factory=list)
     # Hugging Face's own switch, read here so no other module looks at the environment
     hf_hub_offline: bool = Field(default=False, validation_alias=AliasChoices("HF_HUB_OFFLINE"))
 

@@ -25,6 +25,7 @@ from lab.store import ResultRecord
 from lab.vad import detect_into_run, vad_first_into_run, vad_first_label
 
 SOURCES = ("Upload a file", "Record", "Sample clip")
+LIVE_SOURCES = ("The recording", "Microphone")
 TICK_S = 0.25  # the running card's counter refreshes at least this often
 PER_ROW = 3
 
@@ -323,18 +324,32 @@ vads = _vad_picker(states)
 choice, to_run = _settings_picker(picked)
 choice["vads"], choice["vad_first"] = vads, st.session_state.get("vad_first")
 go_col, why_col = st.columns([1, 4], vertical_alignment="center")
+mic = bool(st.session_state.get("live_mode")) and st.session_state.get("live_source") == LIVE_SOURCES[1]
 ready = clip is not None and bool(picked)
-clicked = go_col.button("Run comparison", type="primary", key="run", disabled=not ready, icon=":material/play_arrow:")
-if not ready:
-    missing = [w for w, ok in (("a recording", clip is not None), ("at least one model", bool(picked))) if not ok]
-    why_col.caption(f"Choose {' and '.join(missing)} to run.")
+clicked = False
+if mic:
+    why_col.caption("Microphone: press **Start microphone** below; every ticked model listens at once.")
 else:
-    why_col.caption(f"{fmt.plural(len(to_run), 'model')} on {fmt.md_escape(clip.name)}, like for like; "
-                    "models run one after another so timings stay fair, and the run is stored.")
+    clicked = go_col.button("Run comparison", type="primary", key="run", disabled=not ready,
+                            icon=":material/play_arrow:")
+    if not ready:
+        missing = [w for w, ok in (("a recording", clip is not None), ("at least one model", bool(picked))) if not ok]
+        why_col.caption(f"Choose {' and '.join(missing)} to run.")
+    else:
+        why_col.caption(f"{fmt.plural(len(to_run), 'model')} on {fmt.md_escape(clip.name)}, like for like; "
+                        "models run one after another so timings stay fair, and the run is stored.")
 
 live = go_col.toggle("Live", key="live_mode", help="Stream the clip: partial and committed text as it plays.")
+if live:
+    why_col.radio("Live source", LIVE_SOURCES, key="live_source", horizontal=True,
+                  help="The recording: each model streams it alone, then the page replays it in step with the "
+                       "audio. The microphone: every model hears you at once, in real time.")
 st.divider()
-if clicked and ready and live:
+if mic:
+    from dashboard import live as live_mode
+
+    live_mode.render_mic(picked, (st.session_state.get("reference") or "").strip() or None)
+elif clicked and ready and live:
     from dashboard import live as live_mode
 
     preview.empty()

@@ -5,19 +5,27 @@ from __future__ import annotations
 import html
 
 from lab.live import StreamResult, display_at, stored_stream
-from lab.streaming import Timeline
+from lab.streaming import Tick, Timeline
 
 
 def card_html(model: str, line: Timeline, t: float) -> str:
-    """Committed text in black, partial in grey, the audio time it is shown at, and the running lag
-    (display time − audio heard)."""
-    tick = display_at(line, t)
+    """A replayed stream's card at time `t` of it."""
+    return tick_html(model, display_at(line, t), min(t, line.duration_s), line.duration_s)
+
+
+def tick_html(model: str, tick: Tick | None, heard_s: float, duration_s: float | None = None,
+              error: str | None = None) -> str:
+    """Committed text in black, partial in grey, the audio heard so far, and the lag of what is shown
+    (when it appeared − the audio it had heard); a live microphone has no duration yet."""
     committed, partial = (tick.committed, tick.partial) if tick else ("", "")
-    lag = f" · lag {tick.at_s - tick.audio_s:.2f} s" if tick else " · waiting for the first chunk"
-    heard = min(t, line.duration_s)
+    if error:
+        state = f" · <span class='live-error' style='color:#c0392b'>{html.escape(error)}</span>"
+    else:
+        state = f" · lag {tick.at_s - tick.audio_s:.2f} s" if tick else " · waiting for the first chunk"
+    of = f" of {duration_s:.1f} s" if duration_s else ""
     return (f"<div class='live-card' data-model='{html.escape(model)}'>"
-            f"<small class='live-at' data-t='{heard:.2f}' style='color:#888'>"
-            f"audio {heard:.1f} s of {line.duration_s:.1f} s{lag}</small><br>"
+            f"<small class='live-at' data-t='{heard_s:.2f}' style='color:#888'>"
+            f"audio {heard_s:.1f} s{of}{state}</small><br>"
             f"<span class='committed' style='color:#000'>{html.escape(committed)}</span> "
             f"<span class='partial' style='color:#999'>{html.escape(partial)}</span></div>")
 
