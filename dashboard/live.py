@@ -22,6 +22,7 @@ from lab.charts import model_color
 from lab.errors import LabError
 from lab.live import LiveSession, StreamComparison, StreamResult
 from lab.settings import settings
+from lab.streaming import Tick
 
 TICK_S = 0.1
 MIC_KEY = "live-mic"
@@ -31,10 +32,17 @@ RECEIVER_FRAMES = 1500  # 30 s of 20 ms frames may wait while models load; more 
 def render(clip: AudioClip, models: list[str], reference: str | None, chunk_ms: int = 500) -> None:
     comp = StreamComparison(clip, models, reference, chunk_ms / 1000, cache=ui_state.model_cache())
     results = []
+    bar = st.progress(0.0)
     with ui_state.exclusive():
         for i, model in enumerate(models):  # one line per model, so a slow stream says who it is waiting on
-            with st.spinner(f"Streaming through {model} ({i + 1} of {len(models)})…"):
-                results.append(comp.run_model(model))
+            head = f"{model} ({i + 1} of {len(models)})"
+            bar.progress(0.0, text=f"{head}: loading and running it offline for comparison…")
+
+            def said(tick: Tick, head: str = head) -> None:
+                bar.progress(min(1.0, tick.audio_s / clip.duration_s),
+                             text=f"{head}: streamed {tick.audio_s:.1f} s of {clip.duration_s:.1f} s")
+            results.append(comp.run_model(model, on_tick=said))
+    bar.empty()
     comp.finish()
     lines = {r.model: r.timeline for r in results if r.timeline}
     for r in results:
