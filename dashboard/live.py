@@ -76,10 +76,15 @@ def render_mic(models: list[str], reference: str | None, chunk_ms: int = 500) ->
     """The microphone: Start streams it to every chosen model at once; Stop stores the run and shows the metrics."""
     st.caption("Every chosen model hears the microphone at once, so the lags are those of running them side by "
                "side on this server. Stop keeps the recording and the run; History replays it.")
-    ctx = webrtc_streamer(key=MIC_KEY, mode=WebRtcMode.SENDONLY, audio_receiver_size=RECEIVER_FRAMES,
-                          rtc_configuration={"iceServers": settings().webrtc_ice_servers},
-                          media_stream_constraints={"audio": True, "video": False},
-                          translations={"start": "Start microphone", "stop": "Stop"})
+    try:
+        ctx = webrtc_streamer(key=MIC_KEY, mode=WebRtcMode.SENDONLY, audio_receiver_size=RECEIVER_FRAMES,
+                              rtc_configuration={"iceServers": settings().webrtc_ice_servers},
+                              media_stream_constraints={"audio": True, "video": False},
+                              translations={"start": "Start microphone", "stop": "Stop"})
+    except Exception as e:  # the component needs a real Streamlit server session (not a script test harness)
+        st.error(f"The microphone cannot start here: {e}. Run the dashboard with `make run`.",
+                 icon=":material/mic_off:")
+        return
     session: LiveSession | None = st.session_state.get("mic_session")
     if ctx.state.playing:
         if session is None:

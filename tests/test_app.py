@@ -382,3 +382,17 @@ def test_compare_with_vads_and_vad_first_stores_them_in_the_run(lab_db: Path) ->
     cards = [m.value for m in hist.markdown if m.value.startswith("**") and "`" in m.value]
     assert not any("`silero-vad:v5`" in c or "`webrtc-vad:2`" in c for c in cards)  # VADs get no cards
     assert any(f"`{TINY}@vad=silero-vad:v5`" in c for c in cards)  # VAD first is: beside the plain model
+
+
+def test_live_microphone_source_needs_no_recording(lab_db: Path) -> None:
+    """Live → Microphone: no recording to choose and no Run button (the microphone's own Start runs it); under
+    the script harness, where WebRTC cannot start, it says so instead of a traceback."""
+    at = app()
+    assert [b.label for b in at.button if b.label == "Run comparison"]
+    at.toggle(key="live_mode").set_value(True).run()
+    assert at.radio(key="live_source").value == "The recording"
+    at.radio(key="live_source").set_value("Microphone").run()
+    clean(at)
+    assert not [b for b in at.button if b.label == "Run comparison"]
+    assert any("Start microphone" in c.value for c in at.caption)
+    assert any("microphone cannot start here" in e.value for e in at.error)

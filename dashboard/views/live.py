@@ -31,8 +31,9 @@ def tick_html(model: str, tick: Tick | None, heard_s: float, duration_s: float |
 
 
 def metric_rows(results: list[StreamResult]) -> list[dict]:
-    """The streaming metrics table (the same keys as `lab stream --json`)."""
-    return [r.to_json() for r in results]
+    """The streaming metrics table: the keys of `lab stream --json`, then what each model ran with."""
+    return [{**r.to_json(), "compute_type": r.result.compute_type, "beam_size": r.result.beam_size,
+             "device": r.result.device, "threads": r.result.threads, "native": r.native} for r in results]
 
 
 REPLAY_METRICS = ("wer", "offline_wer", "first_word_s", "emission_p50_s", "emission_p95_s", "revised_words",
