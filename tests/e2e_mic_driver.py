@@ -10,15 +10,13 @@ the stored run. Writes what it saw to OUT/seen.json (and a screenshot to artifac
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from dashboard.format import slug
-from tests.test_e2e import CHROMIUM, CHROMIUM_ARGS, REPO, _free_port, _wait_healthy
+from tests.test_e2e import CHROMIUM, CHROMIUM_ARGS, REPO, dashboard
 
 # the fake microphone plays the file once; WebRTC between the page and the server stays on loopback (the
 # namespace has nothing else), which chromium allows only when asked and names in the clear only when asked
@@ -34,23 +32,8 @@ CARD_JS = """(sel) => {
 
 def main(wav: str, out: Path, models: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    env = {**os.environ, "LAB_DB_URL": f"sqlite:///{out / 'lab.sqlite'}", "LAB_CLIPS_DIR": str(out / "clips"),
-           "HF_HUB_OFFLINE": "1", "LAB_THREADS": os.environ.get("LAB_THREADS", "2")}
-    log = out / "streamlit.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless=true",
-             f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
-             "--server.fileWatcherType=none", "--global.developmentMode=false", "--client.toolbarMode=viewer"],
-            cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
+    with dashboard(out) as url:
         seen = drive(url, wav, models)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
     (out / "seen.json").write_text(json.dumps(seen, indent=1))
 
 

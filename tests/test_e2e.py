@@ -52,13 +52,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout_s: float 
     raise RuntimeError(f"streamlit did not come up in {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: apt-get update && apt-get install -y "
-                    "chromium (.ci/run does this)")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[dev]'")
-    root = tmp_path_factory.mktemp("e2e")
+@contextlib.contextmanager
+def dashboard(root: Path) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` on a free loopback port, with its own database and clips under `root`;
+    yields its URL and stops it after."""
     port = _free_port()
     env = {**os.environ, "LAB_DB_URL": f"sqlite:///{root / 'lab.sqlite'}", "LAB_CLIPS_DIR": str(root / "clips"),
            "HF_HUB_OFFLINE": "1", "LAB_THREADS": os.environ.get("LAB_THREADS", "2")}
@@ -81,6 +78,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: apt-get update && apt-get install -y "
+                    "chromium (.ci/run does this)")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[dev]'")
+    with dashboard(tmp_path_factory.mktemp("e2e")) as url:
+        yield url
 
 
 def test_compare_two_models_in_the_browser(server: str, jfk: Path) -> None:
