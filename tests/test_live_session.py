@@ -71,9 +71,10 @@ def test_live_session_hears_a_real_recording_at_real_speed(fresh_db: str) -> Non
     by_model = {r.model: r for r in results}
     tiny = by_model[TINY]
     assert tiny.error is None, tiny.error
-    # live steps are as big as the audio that waited (timing-dependent on a shared machine): within two words
-    # of jfk's 22 of the offline result, where the simulated-clock stream in test_stream.py holds 2 points
-    assert tiny.result.wer <= tiny.offline.wer + 0.1, (tiny.result.text, tiny.offline.text)
+    # live steps are as big as the audio that waited (timing-dependent on a shared machine): within three words
+    # of jfk's 22 of the offline result (seen: 0 to 2), where the simulated-clock stream in test_stream.py
+    # holds 2 points
+    assert tiny.result.wer <= tiny.offline.wer + 0.15, (tiny.result.text, tiny.offline.text)
     assert by_model["pocketsphinx:en-us"].native and by_model["pocketsphinx:en-us"].error is None
     for r in results:  # one wall clock: nothing shown before its audio was heard, words never go back in time
         words, ticks = r.timeline.words, r.timeline.ticks
