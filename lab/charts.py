@@ -10,9 +10,11 @@ import plotly.graph_objects as go
 
 from lab.catalog import catalog
 
-# One colour per model everywhere (cards, waveform lanes, charts): assigned by catalog order.
+# One colour per model everywhere (cards, waveform lanes, charts): assigned by catalog order. Tableau 10, then
+# ten of Kelly's colours of maximum contrast, so a catalog of up to 20 models never shares one.
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B", "#9D755D",
-           "#C2417F", "#BAB0AC")
+           "#C2417F", "#BAB0AC", "#2F2F2F", "#8DB600", "#604E97", "#882D17", "#A1CAF1", "#F6A600",
+           "#008856", "#E25822", "#C2B280", "#0067A5")
 
 
 def model_color(model_id: str) -> str:

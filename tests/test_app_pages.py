@@ -20,8 +20,8 @@ from dashboard.views import registry as registry_view
 from db.models import RegressionReport, Vote
 from lab import lifecycle, store
 from lab.audio import SAMPLE_RATE, to_wav_bytes
-from lab.catalog import get_spec
-from lab.charts import accuracy_speed_figure
+from lab.catalog import catalog, get_spec
+from lab.charts import accuracy_speed_figure, model_color
 from lab.eval import arena, regress
 from lab.settings import reload_settings
 from lab.store import session
@@ -475,3 +475,9 @@ def test_history_replays_a_stored_stream_run(lab_db: Path) -> None:
     metrics = table(at, "first_word_s")
     assert metrics["first_word_s"][0] == pytest.approx(streamed.metrics.first_word_s)
     assert metrics["wer"][0] == pytest.approx(streamed.result.wer)
+
+
+def test_every_catalog_model_has_a_colour_of_its_own() -> None:
+    # cards, waveform lanes and charts tell models apart by colour (tiny.en and pocketsphinx used to share one)
+    colours = [model_color(m) for m in catalog()]
+    assert len(set(colours)) == len(colours)
