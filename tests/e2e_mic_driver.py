@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from dashboard.format import slug
-from tests.test_e2e import CHROMIUM, CHROMIUM_ARGS, REPO, dashboard
+from tests.test_e2e import CHROMIUM, CHROMIUM_ARGS, dashboard, whole_page_shot
 
 # the fake microphone plays the file once; WebRTC between the page and the server stays on loopback (the
 # namespace has nothing else), which chromium allows only when asked and names in the clear only when asked
@@ -77,15 +77,7 @@ def drive(url: str, wav: str, models: list[str]) -> dict:
             seen["run_id"] = int(re.search(r"run (\d+)", stored.inner_text()).group(1))
             seen["cards"] = {m: page.locator(f".st-key-live-{slug(m)}").inner_text() for m in models}
             seen["traceback"] = "Traceback" in page.content()
-            # the main area scrolls inside the page: grow the viewport to the content for a whole-page shot
-            height = page.evaluate("() => Math.max(document.body.scrollHeight, "
-                                   "...[...document.querySelectorAll('[data-testid=stMain], section')]"
-                                   ".map(e => e.scrollHeight))")
-            page.set_viewport_size({"width": 1440, "height": min(int(height) + 40, 6000)})
-            page.wait_for_timeout(1000)
-            shot = REPO / "artifacts" / "live-mic.png"
-            shot.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(shot), full_page=True)
+            whole_page_shot(page, "live-mic.png")
         finally:
             browser.close()
     return seen

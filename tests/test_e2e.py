@@ -80,6 +80,20 @@ def dashboard(root: Path) -> Iterator[str]:
             proc.wait()
 
 
+def whole_page_shot(page, name: str) -> Path:  # noqa: ANN001 - playwright's Page
+    """A screenshot of the whole page in artifacts/NAME. The main area scrolls inside the page, so the viewport
+    grows to the content first."""
+    height = page.evaluate("() => Math.max(document.body.scrollHeight, "
+                           "...[...document.querySelectorAll('[data-testid=stMain], section')]"
+                           ".map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": 1440, "height": min(int(height) + 40, 6000)})
+    page.wait_for_timeout(1000)
+    shot = REPO / "artifacts" / name
+    shot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    return shot
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not CHROMIUM.exists():
@@ -134,15 +148,7 @@ def test_compare_two_models_in_the_browser(server: str, jfk: Path) -> None:
             page.wait_for_timeout(1500)  # let the charts finish their transitions
             assert "Traceback" not in page.content()
 
-            # the main area scrolls inside the page: grow the viewport to the content for a whole-page shot
-            height = page.evaluate("() => Math.max(document.body.scrollHeight, "
-                                   "...[...document.querySelectorAll('[data-testid=stMain], section')]"
-                                   ".map(e => e.scrollHeight))")
-            page.set_viewport_size({"width": 1440, "height": min(int(height) + 40, 6000)})
-            page.wait_for_timeout(800)
-            shot = REPO / "artifacts" / "compare.png"
-            shot.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(shot), full_page=True)
+            shot = whole_page_shot(page, "compare.png")
             if os.environ.get("LAB_UPDATE_DOCS"):  # the README's picture changes only on purpose
                 (REPO / "docs").mkdir(exist_ok=True)
                 shutil.copyfile(shot, REPO / "docs" / "compare.png")
