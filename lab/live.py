@@ -65,14 +65,13 @@ def stream_one(clip: AudioClip, model_id: str, reference: str | None = None, chu
     options, cache = options or AsrOptions(), cache or default_cache()
     # offline first: it also loads and warms the model, so the stream's first chunk pays no load
     off = transcribe_one(clip, model_id, reference, options, cache) if offline else None
-    result = ModelResult(model_id, beam_size=options.beam_size)
+    result = _ran_with(model_id, None, options)
     if off is not None and off.error:
         result.error = off.error
         return StreamResult(model_id, result, off)
     try:
         engine = cache.acquire(model_id).engine
-        result.device, result.compute_type, result.threads = (
-            engine.config.device, engine.config.compute_type, engine.config.threads)
+        result = _ran_with(model_id, engine, options)
         line = play(open_stream(engine, options), clip, chunk_s, realtime, on_tick)
     except LabError as e:
         result.error = str(e)
@@ -84,6 +83,15 @@ def stream_one(clip: AudioClip, model_id: str, reference: str | None = None, chu
     return StreamResult(model_id, result, off, line, metrics(line), is_native(engine))
 
 
+def _ran_with(model_id: str, engine: AsrEngine | None, options: AsrOptions) -> ModelResult:
+    """An empty result labelled with the settings the stream runs with (the engine's, once it is loaded)."""
+    result = ModelResult(model_id, beam_size=options.beam_size)
+    if engine is not None:
+        cfg = engine.config
+        result.device, result.compute_type, result.threads = cfg.device, cfg.compute_type, cfg.threads
+    return result
+
+
 def _score(result: ModelResult, engine: AsrEngine, line: Timeline, clip: AudioClip, reference: str | None) -> None:
     """The streamed text as a result: scored like any transcription; latency is the stream's total compute."""
     words = [Word(w.start, w.end, w.word) for w in line.words]
@@ -91,6 +99,18 @@ def _score(result: ModelResult, engine: AsrEngine, line: Timeline, clip: AudioCl
     heard = Transcription(line.text, "en" if engine.spec.english_only else None, words=words)
     fill_result(result, heard, clip, reference)
     result.rtfx = rtfx(clip.duration_s, result.latency_s)
+
+
+def _run_settings(model_ids: list[str], options: AsrOptions, chunk_s: float, realtime: bool, sequential: bool,
+                  **extra: str) -> dict:
+    """A stream run's stored settings; `sequential`: each model streamed alone, one after another."""
+    return {"models": model_ids, "options": asdict(options), "chunk_ms": round(chunk_s * 1000),
+            "realtime": realtime, "sequential": sequential, **extra}
+
+
+def _finish_run(run_id: int, results: list[StreamResult], expected: int) -> None:
+    status = run_status([not r.error for r in results], expected)
+    store.finish_run(run_id, status, {"stream": [r.to_json() for r in results]})
 
 
 class StreamComparison:
@@ -107,8 +127,7 @@ class StreamComparison:
         self.results: list[StreamResult] = []
         self.run_id: int | None = None
         if store_run:
-            settings = {"models": self.model_ids, "options": asdict(self.options), "chunk_ms": round(chunk_s * 1000),
-                        "realtime": realtime, "sequential": True}
+            settings = _run_settings(self.model_ids, self.options, chunk_s, realtime, sequential=True)
             self.run_id = store.start_run("stream", settings, clip_id=store.save_clip(clip), reference=reference)
 
     def run_model(self, model_id: str, on_tick: Callable[[Tick], None] | None = None) -> StreamResult:
@@ -129,8 +148,7 @@ class StreamComparison:
     def finish(self) -> None:
         if self.run_id is None:
             return
-        status = run_status([not r.error for r in self.results], len(self.model_ids))
-        store.finish_run(self.run_id, status, {"stream": [r.to_json() for r in self.results]})
+        _finish_run(self.run_id, self.results, len(self.model_ids))
 
 
 def stored_stream(extra: dict) -> tuple[dict, Timeline | None]:
@@ -289,10 +307,7 @@ class LiveSession:
 
     def _result(self, lane: _Lane, clip: AudioClip, offline: bool) -> StreamResult:
         off = transcribe_one(clip, lane.model, self.reference, self.options, self.cache) if offline else None
-        result = ModelResult(lane.model, beam_size=self.options.beam_size)
-        if lane.engine is not None:
-            cfg = lane.engine.config
-            result.device, result.compute_type, result.threads = cfg.device, cfg.compute_type, cfg.threads
+        result = _ran_with(lane.model, lane.engine, self.options)
         line = lane.line
         line.duration_s = clip.duration_s
         if lane.error or lane.engine is None:
@@ -302,11 +317,10 @@ class LiveSession:
         return StreamResult(lane.model, result, off, line, metrics(line), is_native(lane.engine))
 
     def _store(self, clip: AudioClip, results: list[StreamResult]) -> int:
-        settings_ = {"models": self.model_ids, "options": asdict(self.options), "chunk_ms": round(self.chunk_s * 1000),
-                     "realtime": True, "sequential": False, "source": self.source}
+        settings_ = _run_settings(self.model_ids, self.options, self.chunk_s, True, sequential=False,
+                                  source=self.source)
         run_id = store.start_run("stream", settings_, clip_id=store.save_clip(clip), reference=self.reference)
         for r in results:
             store.add_result(run_id, r.row())
-        status = run_status([not r.error for r in results], len(self.model_ids))
-        store.finish_run(run_id, status, {"stream": [r.to_json() for r in results]})
+        _finish_run(run_id, results, len(self.model_ids))
         return run_id

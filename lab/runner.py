@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -107,10 +108,8 @@ def transcribe_one(clip: AudioClip, model_id: str, reference: str | None = None,
                          device=engine.config.device, compute_type=engine.config.compute_type,
                          beam_size=options.beam_size, threads=engine.config.threads)
     try:
-        if warmup and not cache.is_warm(engine):
-            say("warming up…")
-            result.warmup_s = _warm_up(engine, clip, options)
-            cache.mark_warm(engine)
+        if warmup:
+            result.warmup_s = _warm_once(engine, cache, clip, options, say)
         say("transcribing…")
         start = time.perf_counter()
         t = engine.transcribe(clip, options)
@@ -126,13 +125,22 @@ def ready_engine(model_id: str, options: AsrOptions, cache: ModelCache, progress
     Raises `LabError` when the model cannot be had."""
     say = progress or (lambda _stage: None)
     engine = cache.acquire(model_id, progress=say).engine
-    if not cache.is_warm(engine):
-        say("warming up…")
-        _warm_up(engine, _warm_up_clip(), options)
-        cache.mark_warm(engine)
+    _warm_once(engine, cache, _warm_up_clip(), options, say)
     return engine
 
 
+def _warm_once(engine: AsrEngine, cache: ModelCache, clip: AudioClip, options: AsrOptions,
+               say: Progress) -> float | None:
+    """The warm-up call, once per load of `engine` (the cache remembers); its seconds, None when already warm."""
+    if cache.is_warm(engine):
+        return None
+    say("warming up…")
+    seconds = _warm_up(engine, clip, options)
+    cache.mark_warm(engine)
+    return seconds
+
+
+@lru_cache(maxsize=1)  # decoded once per process
 def _warm_up_clip() -> AudioClip:
     """Speech from the project's own samples: warming on digital silence skews engines that adapt as they
     listen (PocketSphinx's cepstral mean drifts and its next utterance suffers); quiet noise where absent."""
